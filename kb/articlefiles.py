@@ -1,0 +1,360 @@
+"""Article files: Markdown with YAML front matter, kb's import and export format.
+
+Real articles arrive as their authors wrote them: unknown keys, DocFX conventions, YAML that a
+strict parser rejects. The reader keeps every key it does not understand (export writes them
+back), falls back to a line-based reading where YAML quoting is broken, and reports a file it
+cannot read as `path:line: reason` instead of raising.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb import store
+from kb.models import Article, Audience, Status, User
+
+KEY_ORDER = ("title", "slug", "summary", "product", "audience", "status", "tags")
+# Keys that other publishing systems use for one of ours. DocFX calls the summary `description`.
+ALIASES = {"description": "summary"}
+
+
+@dataclass
+class ArticleFileError(Exception):
+    """A file that cannot be imported, with the place and the reason."""
+
+    path: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class FileWarning:
+    path: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return str(ArticleFileError(self.path, self.line, self.reason))
+
+
+@dataclass
+class ParsedFile:
+    path: str
+    fields: store.ArticleFields
+    warnings: list[FileWarning] = field(default_factory=list)
+    key_lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> line in the file
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as written: `ms.date: 2023-12-25` must export unchanged."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_article_file(path: Path, *, default_status: Status = Status.PUBLISHED, name: str | None = None) -> ParsedFile:
+    """Parse one article file; raise ArticleFileError when it cannot be imported."""
+    name = name or str(path)
+    text = _decode(path.read_bytes(), name)
+    front_lines, body = _split_front_matter(text, name)
+    warnings: list[FileWarning] = []
+    meta = _load_front_matter(front_lines, name, warnings)
+    data = _fields_from(meta, front_lines, path, name, default_status, warnings)
+    data.body = body
+    return ParsedFile(name, data, warnings, _key_lines(front_lines))
+
+
+def _decode(raw: bytes, name: str) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ArticleFileError(name, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _split_front_matter(text: str, name: str) -> tuple[list[str], str]:
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise ArticleFileError(name, 1, "no front matter: the file must start with a '---' line")
+    for number, line in enumerate(lines[1:], start=1):
+        if line.rstrip() in ("---", "..."):
+            return lines[1:number], "\n".join(lines[number + 1 :])
+    raise ArticleFileError(name, 1, "front matter is not closed: no second '---' line")
+
+
+def _load_front_matter(lines: list[str], name: str, warnings: list[FileWarning]) -> dict[str, Any]:
+    try:
+        meta = yaml.load("\n".join(lines), Loader=_FrontMatterLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        meta = _lenient_front_matter(lines)
+        if meta is None:
+            raise ArticleFileError(name, line, f"front matter is not valid YAML: {problem}") from None
+        warnings.append(FileWarning(name, line, f"front matter is not valid YAML ({problem}); read line by line"))
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ArticleFileError(name, 2, "front matter must be a set of 'key: value' lines")
+    return {str(k): v for k, v in meta.items()}
+
+
+_KEY_LINE = re.compile(r"^([A-Za-z_][\w.\-]*)\s*:(?:\s+(.*))?$")
+
+
+def _lenient_front_matter(lines: list[str]) -> dict[str, Any] | None:
+    """Read front matter line by line when YAML rejects it; None when even that fails.
+
+    Only mis-quoted scalars are rescued (a quoted phrase followed by more text, unescaped quotes
+    inside quotes): anything else that is not `key: value`, a list item or a comment is an error.
+    """
+    meta: dict[str, Any] = {}
+    key = None
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        item = re.match(r"^\s*-\s+(.*)$", line)
+        if item and key is not None and isinstance(meta[key], list):
+            meta[key].append(_lenient_scalar(item.group(1)))
+            continue
+        match = _KEY_LINE.match(line.rstrip())
+        if match is None:
+            return None
+        key, value = match.group(1), (match.group(2) or "").strip()
+        if not value:
+            meta[key] = []
+        elif value[0] in "[{":
+            try:
+                meta[key] = yaml.load(value, Loader=_FrontMatterLoader)
+            except yaml.YAMLError:
+                return None
+        else:
+            meta[key] = _lenient_scalar(value)
+    return {k: (v if v != [] else None) for k, v in meta.items()}
+
+
+def _lenient_scalar(value: str) -> Any:
+    value = re.sub(r"\s+#.*$", "", value) if not value.startswith(("'", '"')) else value
+    try:
+        return yaml.load(value, Loader=_FrontMatterLoader)
+    except yaml.YAMLError:
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            return value[1:-1]
+        return value
+
+
+def _key_lines(front_lines: list[str]) -> dict[str, int]:
+    """Map each top-level front-matter key to its line number in the file (line 1 is '---')."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(front_lines, start=2):
+        match = _KEY_LINE.match(line.rstrip())
+        if match:
+            key = match.group(1)
+            lines.setdefault(ALIASES.get(key, key), number)
+    return lines
+
+
+def _fields_from(
+    meta: dict[str, Any], front_lines: list[str], path: Path, name: str, default_status: Status, warnings: list[FileWarning]
+) -> store.ArticleFields:
+    key_lines = _key_lines(front_lines)
+
+    def fail(key: str, reason: str) -> ArticleFileError:
+        return ArticleFileError(name, key_lines.get(key), reason)
+
+    meta = _apply_aliases(meta)
+    extra = {k: _json_safe(v) for k, v in meta.items() if k not in KEY_ORDER}
+    title = meta.get("title")
+    if not isinstance(title, (str, int, float)) or not str(title).strip():
+        raise fail("title", "missing title: add a 'title:' line to the front matter")
+    status = meta.get("status")
+    if status is None:
+        status = default_status.value
+    elif str(status).strip().lower() not in {s.value for s in Status}:
+        allowed = ", ".join(s.value for s in Status)
+        raise fail("status", f"unknown status '{status}' (use one of: {allowed})")
+    audience = meta.get("audience")
+    if audience is None or str(audience).strip().lower() not in {a.value for a in Audience}:
+        if audience is not None:
+            extra["audience"] = _json_safe(audience)  # kept and written back; kb treats it as internal
+            warnings.append(
+                FileWarning(name, key_lines.get("audience"), f"audience is not internal or external ('{audience}'); kept as written, treated as internal")
+            )
+        audience = Audience.INTERNAL.value
+    slug = meta.get("slug")
+    slug = str(slug).strip() if slug is not None else store.slugify(path.stem)
+    return store.ArticleFields(
+        slug=slug,
+        title=str(title),
+        summary=_text(meta.get("summary")),
+        tags=_tags(meta.get("tags"), fail),
+        product=_text(meta.get("product")),
+        audience=Audience(str(audience).strip().lower()),
+        status=Status(str(status).strip().lower()),
+        extra=extra,
+    )
+
+
+def _apply_aliases(meta: dict[str, Any]) -> dict[str, Any]:
+    meta = dict(meta)
+    for alias, key in ALIASES.items():
+        if key not in meta and alias in meta:
+            meta[key] = meta.pop(alias)
+    return meta
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _tags(value: Any, fail: Callable[[str, str], ArticleFileError]) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [t for t in (part.strip() for part in value.split(",")) if t]
+    if isinstance(value, list) and all(isinstance(t, (str, int, float)) for t in value):
+        return [str(t) for t in value]
+    raise fail("tags", "tags must be a list of words, e.g. 'tags: [vpn, network]'")
+
+
+def _json_safe(value: Any) -> Any:
+    """Make a YAML value storable as JSON (YAML allows dates and non-string keys; JSON does not)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def dump_article(data: store.ArticleFields | Article) -> str:
+    """Return the file text of an article: front matter in a fixed key order, then the body."""
+    if isinstance(data, Article):
+        data = store.ArticleFields.of(data)
+    meta: dict[str, Any] = {
+        "title": data.title,
+        "slug": data.slug,
+        "summary": data.summary,
+        "product": data.product,
+        "audience": data.extra.get("audience", data.audience.value),
+        "status": data.status.value,
+        "tags": list(data.tags),
+    }
+    meta.update((k, v) for k, v in data.extra.items() if k not in meta)
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10_000)
+    return f"---\n{front}---\n{data.body}"
+
+
+# --- import and export --------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[ArticleFileError] = field(default_factory=list)
+    warnings: list[FileWarning] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def article_paths(path: Path) -> list[Path]:
+    """The article files at `path`: the file itself, or every `*.md` below a folder, sorted."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.md") if p.is_file() and not p.name.startswith("."))
+    return [path]
+
+
+def import_articles(
+    session: Session,
+    paths: Iterable[Path],
+    *,
+    root: Path | None = None,
+    user: User | None = None,
+    default_status: Status = Status.PUBLISHED,
+    on_file: Callable[[Path], None] | None = None,
+) -> ImportReport:
+    """Import article files; bad files are reported and skipped, good ones saved.
+
+    Files whose content matches what is stored change nothing (no revision), so importing the
+    same folder twice is harmless. A slug claimed by two files in one import is an error for
+    the second file: neither silently overwrites the other.
+    """
+    report = ImportReport()
+    claimed: dict[str, str] = {}
+    for path in paths:
+        name = str(path.relative_to(root)) if root else str(path)
+        try:
+            _import_one(session, path, name, user, default_status, claimed, report)
+        except ArticleFileError as error:
+            report.errors.append(error)
+        if on_file:
+            on_file(path)
+    return report
+
+
+def _import_one(
+    session: Session,
+    path: Path,
+    name: str,
+    user: User | None,
+    default_status: Status,
+    claimed: dict[str, str],
+    report: ImportReport,
+) -> None:
+    parsed = read_article_file(path, default_status=default_status, name=name)
+    slug = parsed.fields.slug
+    if slug in claimed:
+        raise ArticleFileError(name, None, f"duplicate slug '{slug}': already used by {claimed[slug]}")
+    try:
+        result = store.save_article(session, parsed.fields, user=user, message=f"Imported from {path.name}")
+    except store.ArticleInvalid as invalid:
+        line = parsed.key_lines.get(invalid.errors[0].field)
+        raise ArticleFileError(name, line, "; ".join(map(str, invalid.errors))) from None
+    claimed[slug] = name
+    report.warnings += parsed.warnings
+    bucket = report.created if result.created else report.updated if result.changed else report.unchanged
+    bucket.append(slug)
+
+
+def export_articles(session: Session, folder: Path, *, on_file: Callable[[Article], None] | None = None) -> int:
+    """Write every article to `folder/<slug>.md`; return how many were written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for article in session.scalars(select(Article).order_by(Article.slug)):
+        (folder / f"{article.slug}.md").write_text(dump_article(article), encoding="utf-8", newline="\n")
+        count += 1
+        if on_file:
+            on_file(article)
+    return count

@@ -1,0 +1,147 @@
+"""The tables. The database is kb's source of truth; the search index is derived from it."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.db import Base, UTCDateTime, utcnow
+
+
+class Role(str, enum.Enum):
+    AGENT = "agent"
+    AUTHOR = "author"
+    TRAINER = "trainer"
+    ADMIN = "admin"
+
+
+class Status(str, enum.Enum):
+    DRAFT = "draft"
+    REVIEW = "review"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class Audience(str, enum.Enum):
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Store the readable value ("published"), not the Python member name, and skip native enums
+    # so that adding a status later is not a schema migration on PostgreSQL.
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    # flask-login's user protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only a SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    product: Mapped[str] = mapped_column(String(120), default="")
+    audience: Mapped[Audience] = mapped_column(_enum(Audience), default=Audience.INTERNAL)
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.DRAFT, index=True)
+    # Front-matter keys kb does not interpret, kept so that export gives them back.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Incremented on every saved change; the base for optimistic locking.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="article", order_by="Revision.number", cascade="all, delete-orphan"
+    )
+
+
+class Revision(Base):
+    """A full snapshot of an article as saved: nothing is ever overwritten."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("article_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(String(500), default="")
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    product: Mapped[str] = mapped_column(String(120))
+    audience: Mapped[Audience] = mapped_column(_enum(Audience))
+    status: Mapped[Status] = mapped_column(_enum(Status))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    article: Mapped[Article] = relationship(back_populates="revisions")
+    created_by: Mapped[User | None] = relationship()
+
+
+class IndexEvent(Base):
+    """A change the search index has to catch up with, written in the article's own transaction.
+
+    The indexer applies these in id order; an index records the last id it applied, so any
+    process or node can bring its index up to date and a crash between commit and index write
+    loses nothing.
+    """
+
+    __tablename__ = "index_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: deletions are events too
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,240 @@
+"""Markdown in, safe HTML and searchable text out: the one rendering pipeline of kb.
+
+The article page, the preview and the API all call `render_article`, so one sanitizer test
+covers them all. Python-Markdown does not sanitize, so its output always goes through nh3 with an
+allow-list; only nh3's output ever becomes `Markup`.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass, field
+from functools import cache
+from html.parser import HTMLParser
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
+
+EXTENSIONS = ["extra", "sane_lists", "toc"]
+EXTENSION_CONFIGS = {"toc": {"permalink": "#", "permalink_class": "anchor", "permalink_title": "Link to this section"}}
+
+# Headings whose section holds the customer's own words; searched with extra weight.
+PHRASING_HEADINGS = {"what the customer notices", "symptoms", "symptom", "what customers notice"}
+
+ALERT_KINDS = ("note", "tip", "important", "warning", "caution")
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div", "dl", "dt",
+    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p",
+    "pre", "s", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
+    "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "id"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "code": {"class"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+    "li": {"id"},
+    "sup": {"id"},
+    **{f"h{n}": {"id"} for n in range(1, 7)},
+}
+ALLOWED_CLASSES = {
+    "a": {"anchor", "footnote-ref", "footnote-backref"},
+    "div": {"alert", "footnote", *(f"alert-{kind}" for kind in ALERT_KINDS)},
+    "p": {"alert-title", "kb-include"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+@dataclass
+class Section:
+    """A part of an article under one heading, as plain text (the text before any heading has none)."""
+
+    heading: str
+    anchor: str
+    text: str
+
+
+@dataclass
+class RenderedArticle:
+    html: Markup
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(s.text for s in self.sections)
+
+    @property
+    def headings(self) -> list[str]:
+        return [s.heading for s in self.sections if s.heading]
+
+    @property
+    def phrasings(self) -> str:
+        """The customer's words: the 'What the customer notices' (or 'Symptoms') sections."""
+        return "\n".join(s.text for s in self.sections if s.heading.strip().lower() in PHRASING_HEADINGS)
+
+
+def render_article(md_text: str) -> RenderedArticle:
+    """Render Markdown to sanitized HTML and split it into plain-text sections for the index."""
+    html = to_html(md_text)
+    return RenderedArticle(html=html, sections=_sections_of(str(html)))
+
+
+def to_html(md_text: str) -> Markup:
+    """Render Markdown to sanitized HTML."""
+    # A fresh Markdown instance per call: a reused one carries state (footnotes, toc) between calls.
+    converter = markdown.Markdown(extensions=[*EXTENSIONS, DocFxExtension()], extension_configs=EXTENSION_CONFIGS)
+    raw = converter.convert(md_text)
+    return Markup(sanitize(raw))
+
+
+def sanitize(html: str) -> str:
+    return _cleaner().clean(html)
+
+
+@cache
+def _cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_filter_attribute,
+        url_schemes=URL_SCHEMES,
+        allowed_classes=ALLOWED_CLASSES,
+        link_rel="noopener noreferrer",
+    )
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "code" and attribute == "class":
+        # Fenced code keeps only its `language-xyz` marker.
+        return value if re.fullmatch(r"language-[\w+#.-]{1,30}", value) else None
+    return value
+
+
+# --- DocFX-flavoured Markdown found in real support articles ------------------------------------
+
+_INCLUDE = re.compile(r"^(\s*)\[!INCLUDE\s*\[[^\]]*\]\(([^)]*)\)\]\s*$", re.IGNORECASE)
+_TRIPLE_COLON_IMAGE = re.compile(r':::image\s+([^:]*?):::', re.IGNORECASE)
+_NO_LOC = re.compile(r':::no-loc\s+text="([^"]*)":::', re.IGNORECASE)
+_ATTR = re.compile(r'([\w-]+)="([^"]*)"')
+_ALERT_MARK = re.compile(r"^\s*\[!(%s)\]\s*" % "|".join(ALERT_KINDS), re.IGNORECASE)
+
+
+class DocFxExtension(Extension):
+    """Understand the DocFX conventions that real support articles use.
+
+    `> [!NOTE]` alerts become styled notes, `:::image ...:::` becomes an image, and
+    `[!INCLUDE ...]` (whose target is not part of kb) becomes a visible placeholder.
+    """
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.preprocessors.register(_DocFxLines(md), "kb_docfx_lines", 25)
+        md.treeprocessors.register(_Alerts(md), "kb_alerts", 5)
+
+
+class _DocFxLines(Preprocessor):
+    def run(self, lines: list[str]) -> list[str]:
+        return [self._line(line) for line in lines]
+
+    @staticmethod
+    def _line(line: str) -> str:
+        include = _INCLUDE.match(line)
+        if include:
+            return f"{include.group(1)}*(Shared content not included in kb: `{include.group(2).strip()}`)*"
+        line = _NO_LOC.sub(lambda m: m.group(1), line)
+        return _TRIPLE_COLON_IMAGE.sub(_image_markdown, line)
+
+
+def _image_markdown(match: re.Match[str]) -> str:
+    attrs = dict(_ATTR.findall(match.group(1)))
+    alt = attrs.get("alt-text", "").replace("]", "")
+    return f"![{alt}]({attrs.get('source', '').replace(' ', '%20')})"
+
+
+class _Alerts(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        for quote in list(root.iter("blockquote")):
+            first = quote[0] if len(quote) else None
+            mark = _ALERT_MARK.match(first.text or "") if first is not None and first.tag == "p" else None
+            if mark is None:
+                continue
+            kind = mark.group(1).lower()
+            first.text = (first.text or "")[mark.end():]
+            if not first.text.strip() and len(first) == 0:
+                quote.remove(first)
+            quote.tag = "div"
+            quote.set("class", f"alert alert-{kind}")
+            title = etree.Element("p", {"class": "alert-title"})
+            title.text = kind.capitalize()
+            quote.insert(0, title)
+
+
+# --- plain text for the index -------------------------------------------------------------------
+
+_BLOCK_TAGS = {"p", "li", "pre", "tr", "blockquote", "div", "dt", "dd", "br", "table", "details", "summary", "hr"}
+_SECTION_TAGS = {"h1", "h2", "h3", "h4"}
+
+
+class _SectionCollector(HTMLParser):
+    """Walk sanitized HTML and collect the text under each heading."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sections: list[Section] = [Section("", "", "")]
+        self._parts: list[str] = []
+        self._heading: list[str] | None = None
+        self._anchor = ""
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "a" and attributes.get("class") == "anchor":
+            self._skip += 1
+        elif tag in _SECTION_TAGS:
+            self._close_section()
+            self._heading, self._anchor = [], attributes.get("id") or ""
+        elif tag in _BLOCK_TAGS:
+            self._parts.append("\n")
+        elif tag in {"td", "th"}:
+            self._parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._skip:
+            self._skip -= 1
+        elif tag in _SECTION_TAGS and self._heading is not None:
+            heading = " ".join("".join(self._heading).split())
+            self.sections.append(Section(heading, self._anchor, ""))
+            self._heading = None
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        (self._heading if self._heading is not None else self._parts).append(data)
+
+    def _close_section(self) -> None:
+        self.sections[-1].text = _tidy("".join(self._parts))
+        self._parts = []
+
+    def close(self) -> None:
+        super().close()
+        self._close_section()
+
+
+def _tidy(text: str) -> str:
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _sections_of(html: str) -> list[Section]:
+    collector = _SectionCollector()
+    collector.feed(html)
+    collector.close()
+    return [s for s in collector.sections if s.heading or s.text]

@@ -1,0 +1,228 @@
+"""Search: the public face of kb's Whoosh index.
+
+Views and the CLI call `search()` and `sync()`; they never see a Whoosh object. Results are plain
+dataclasses. One searcher per process is kept open and refreshed when the index changed, since
+opening one per query costs more than the query itself.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from flask import Flask, current_app
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from whoosh import query as wq
+
+from kb.models import IndexEvent, Status
+from kb.search import indexer
+from kb.search.indexer import IndexDamaged
+from kb.search.query import Vocabulary, build, spelled_out
+from kb.search.snippets import Highlighter, best_snippet
+
+__all__ = ["IndexDamaged", "SearchHit", "SearchPage", "Filters", "Vocabulary", "search", "sync", "init_app"]
+
+# Ranking and facet counts look at this many best text matches.
+CANDIDATES = 100
+# Bounds of the quality prior (helpful, verified, fresh): gentle enough never to bury a much
+# better text match.
+PRIOR_MIN, PRIOR_MAX = 0.85, 1.0
+
+
+@dataclass(frozen=True)
+class Filters:
+    product: str | None = None
+    tag: str | None = None
+    audience: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in (("product", self.product), ("tag", self.tag), ("audience", self.audience)) if v]
+
+
+@dataclass
+class SearchHit:
+    slug: str
+    title: str
+    title_html: Markup
+    summary: str
+    snippet: Markup
+    section: str
+    anchor: str
+    tags: list[str]
+    product: str
+    audience: str
+    status: str
+    updated: str
+    verified: str
+    score: float
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass
+class SearchPage:
+    query: str
+    total: int
+    took_ms: float
+    hits: list[SearchHit] = field(default_factory=list)
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    suggestion: str | None = None
+    filters: Filters = field(default_factory=Filters)
+
+
+class SearchService:
+    """Owns this process's view of one index folder: the open index and a reused searcher."""
+
+    def __init__(self, index_dir: Path):
+        self.index_dir = index_dir
+        self._lock = threading.RLock()
+        self._searcher = None
+
+    def searcher(self):
+        """The shared searcher, refreshed if the index changed since it was opened."""
+        if self._searcher is None:
+            self._searcher = indexer.open_index(self.index_dir).searcher()
+        elif not self._searcher.up_to_date():
+            self._searcher = self._searcher.refresh()
+        return self._searcher
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+
+    def search(
+        self,
+        text: str,
+        *,
+        statuses: Iterable[Status],
+        limit: int = 10,
+        filters: Filters = Filters(),
+        vocabulary: Vocabulary | None = None,
+        typing: bool = False,
+    ) -> SearchPage:
+        started = time.perf_counter()
+        with self._lock:
+            searcher = self.searcher()
+            plan = build(text, searcher.reader(), vocabulary, typing=typing)
+            page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
+            if not plan.is_empty:
+                results = searcher.search(plan.query, limit=CANDIDATES, filter=_filter_query(statuses, filters))
+                ranked = _rerank(searcher, [(hit.score, hit.docnum) for hit in results])
+                page.total = max(len(results), len(ranked))
+                page.facets = _facets(searcher, [docnum for _, docnum in ranked])
+                highlighter = Highlighter(plan.highlight)
+                page.hits = [_hit(searcher, docnum, score, highlighter) for score, docnum in ranked[:limit]]
+                if plan.corrections:
+                    page.suggestion = spelled_out(text, plan.corrections)
+        page.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        return page
+
+
+def _filter_query(statuses: Iterable[Status], filters: Filters) -> wq.Query:
+    parts: list[wq.Query] = [wq.Or([wq.Term("status", s.value) for s in statuses])]
+    if filters.product:
+        parts.append(wq.Term("product", filters.product))
+    if filters.tag:
+        parts.append(wq.Term("tags", filters.tag.lower()))
+    if filters.audience:
+        parts.append(wq.Term("audience", filters.audience))
+    return wq.And(parts) if len(parts) > 1 else parts[0]
+
+
+def _rerank(searcher, scored: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Apply each article's quality prior to its text score (bounded, see PRIOR_MIN/MAX)."""
+    prior = searcher.reader().column_reader("prior")
+    rescored = [(score * min(PRIOR_MAX, max(PRIOR_MIN, prior[docnum])), docnum) for score, docnum in scored]
+    return sorted(rescored, key=lambda pair: (-pair[0], pair[1]))
+
+
+def _facets(searcher, docnums: list[int]) -> dict[str, list[FacetValue]]:
+    column = searcher.reader().column_reader("facets")
+    counts: dict[str, Counter[str]] = {"product": Counter(), "tag": Counter(), "audience": Counter()}
+    for docnum in docnums:
+        product, audience, tags = json.loads(column[docnum])
+        if product:
+            counts["product"][product] += 1
+        counts["audience"][audience] += 1
+        counts["tag"].update(tags)
+    return {
+        name: [FacetValue(value, n) for value, n in sorted(counter.items(), key=lambda item: (-item[1], item[0]))]
+        for name, counter in counts.items()
+    }
+
+
+def _hit(searcher, docnum: int, score: float, highlighter: Highlighter) -> SearchHit:
+    stored = searcher.stored_fields(docnum)
+    snippet = best_snippet(json.loads(stored["sections"]), highlighter, stored["summary"])
+    tags = [t for t in stored["tags"].split(",") if t]
+    return SearchHit(
+        slug=stored["slug"],
+        title=stored["title"],
+        title_html=highlighter.mark(stored["title"]),
+        summary=stored["summary"].split("\n")[0],
+        snippet=snippet.html,
+        section=snippet.heading,
+        anchor=snippet.anchor,
+        tags=tags,
+        product=stored["product"],
+        audience=stored["audience"],
+        status=stored["status"],
+        updated=stored["updated"],
+        verified=stored["verified"],
+        score=round(score, 4),
+    )
+
+
+# --- the application's search service ------------------------------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["kb.search"] = SearchService(Path(app.config["INDEX_DIR"]))
+
+
+def service() -> SearchService:
+    return current_app.extensions["kb.search"]
+
+
+def search(text: str, **options) -> SearchPage:
+    return service().search(text, **options)
+
+
+def sync(session: Session, *, progress: indexer.Progress | None = None) -> int:
+    """Bring the index up to date with the database (rebuilding it if missing); return docs written."""
+    svc = service()
+    with svc._lock:
+        written = indexer.apply_pending(session, svc.index_dir, progress=progress)
+    return written
+
+
+def is_behind(session: Session) -> bool:
+    """Whether the database holds changes this index has not applied (cheap: one query, one file)."""
+    index_dir = service().index_dir
+    if indexer.needs_rebuild(index_dir):
+        return True
+    latest = session.scalar(select(func.max(IndexEvent.id))) or 0
+    return latest > indexer.read_state(index_dir).last_event_id
+
+
+def rebuild(session: Session, *, progress: indexer.Progress | None = None) -> int:
+    svc = service()
+    with svc._lock:
+        svc.close()
+        return indexer.rebuild(session, svc.index_dir, progress=progress)
+
+
+def check() -> str | None:
+    return indexer.check(service().index_dir)

@@ -1,0 +1,250 @@
+"""Turn what an agent types into a Whoosh query.
+
+An agent types the customer's words mid-call: half-words, typos, pasted error codes, whole
+sentences. The query is built as concepts (a word, a quoted phrase, a code, a synonym span), each
+an OR of its alternatives across the weighted text fields:
+- exact words count fully; typo corrections (only for words the index does not know well) and
+  prefix completions of the word still being typed count less, so they never outrank exact matches;
+- codes are also looked up whole in the `codes` field, with a strong boost;
+- synonyms from the vocabulary add the group's other phrasings, slightly discounted.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from whoosh import query as wq
+from whoosh.reading import IndexReader
+
+from kb.search.schema import FIELD_WEIGHTS, code_tokens, spelling_analyzer, text_analyzer
+
+TEXT_FIELDS = tuple(FIELD_WEIGHTS)
+CODE_BOOST = 6.0
+SYNONYM_WEIGHT = 0.8
+TYPO_WEIGHT = 0.5
+PREFIX_WEIGHT = 0.6
+MAX_PREFIX_TERMS = 8
+MAX_TYPO_TERMS = 3
+MIN_PREFIX_LENGTH = 2
+# A known word is still treated as a possible typo when a close word is this much more common.
+TYPO_DOMINANCE = 20
+# Conversational words that carry no meaning in a long, sentence-style query.
+QUERY_STOP_WORDS = frozenset(
+    """i im i'm me my mine myself our ours you your he she they them their its it's there here
+    what which who whom whose why how where when do does did doing done am was were been being
+    has had having get gets got getting would could should shall might must can cannot
+    just also very really still even any some all every each much many more most other
+    about into onto over under again then than so such too only own same both few
+    please hi hello thanks thank help want wanted need needs trying try tried way ways know
+    able something anything thing things possible""".split()
+)
+SENTENCE_LENGTH = 4
+_PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Concept:
+    """One unit of meaning in the query and the term sequences that may express it."""
+
+    surface: str
+    alternatives: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
+    code: str | None = None
+    quoted: bool = False
+
+
+@dataclass
+class QueryPlan:
+    query: wq.Query | None
+    concepts: list[Concept]
+    corrections: dict[str, str]  # typed word -> the close word the index knows
+    highlight: set[str]  # stems and words to mark in snippets
+
+    @property
+    def is_empty(self) -> bool:
+        return self.query is None
+
+
+@lru_cache(maxsize=1)
+def _analyzers():
+    return text_analyzer(), spelling_analyzer()
+
+
+def stems(text: str) -> tuple[str, ...]:
+    """Analyze `text` as the index analyzes text fields."""
+    return tuple(t.text for t in _analyzers()[0](text))
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+class Vocabulary:
+    """Synonym groups, matched against the query's words (longest phrase first)."""
+
+    def __init__(self, groups: Iterable[Sequence[str]] = ()):
+        self._groups: dict[tuple[str, ...], list[str]] = {}
+        for group in groups:
+            members = [m for m in (" ".join(words(p)) for p in group) if m]
+            for member in members:
+                key = tuple(member.split())
+                self._groups.setdefault(key, [])
+                self._groups[key] += [m for m in members if m != member and m not in self._groups[key]]
+        self._longest = max((len(k) for k in self._groups), default=0)
+
+    def match(self, tokens: Sequence[str], start: int) -> tuple[int, list[str]]:
+        """Return (length, other phrasings) of the longest entry starting at `tokens[start]`."""
+        for length in range(min(self._longest, len(tokens) - start), 0, -1):
+            others = self._groups.get(tuple(tokens[start : start + length]))
+            if others:
+                return length, others
+        return 0, []
+
+
+def build(text: str, reader: IndexReader, vocabulary: Vocabulary | None = None, *, typing: bool = False) -> QueryPlan:
+    """Build the query for `text`. With `typing`, the last word is still being typed: match it as a prefix."""
+    vocabulary = vocabulary or Vocabulary()
+    concepts = _concepts(text, vocabulary)
+    is_sentence = sum(1 for c in concepts if not c.quoted and c.code is None) >= SENTENCE_LENGTH
+    typing = typing and bool(text) and not text[-1].isspace() and not text.rstrip().endswith('"')
+    corrections: dict[str, str] = {}
+    highlight: set[str] = set()
+    clauses = []
+    for position, concept in enumerate(concepts):
+        if is_sentence and not concept.quoted and concept.code is None and concept.surface in QUERY_STOP_WORDS:
+            continue
+        last = position == len(concepts) - 1
+        _expand(concept, reader, corrections, prefix=typing and last)
+        clause = _clause(concept)
+        if clause is not None:
+            clauses.append(clause)
+            highlight.update(_highlight_terms(concept))
+    query = None if not clauses else clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+    return QueryPlan(query, concepts, corrections, highlight)
+
+
+def _concepts(text: str, vocabulary: Vocabulary) -> list[Concept]:
+    concepts: list[Concept] = []
+    position = 0
+    for match in _PHRASE.finditer(text):
+        concepts += _word_concepts(text[position : match.start()], vocabulary)
+        phrase = match.group(1) or match.group(2)
+        terms = stems(phrase)
+        if terms:
+            concepts.append(Concept(phrase, [(terms, 1.0)], quoted=True))
+        position = match.end()
+    concepts += _word_concepts(text[position:], vocabulary)
+    return concepts
+
+
+def _word_concepts(text: str, vocabulary: Vocabulary) -> list[Concept]:
+    concepts: list[Concept] = []
+    pieces: list[str] = []  # words of the non-code text, for synonym matching
+
+    def flush() -> None:
+        index = 0
+        while index < len(pieces):
+            length, others = vocabulary.match(pieces, index)
+            length = length or 1
+            surface = " ".join(pieces[index : index + length])
+            alternatives = [(stems(surface), 1.0)] + [(stems(other), SYNONYM_WEIGHT) for other in others]
+            alternatives = [(terms, weight) for terms, weight in alternatives if terms]
+            concepts.append(Concept(surface, alternatives))
+            index += length
+        pieces.clear()
+
+    for raw in text.split():
+        codes = code_tokens(raw)
+        if codes:
+            flush()
+            concepts.append(Concept(raw, [(stems(raw), 1.0)], code=codes[0]))
+        else:
+            pieces.extend(words(raw))
+    flush()
+    return concepts
+
+
+def _expand(concept: Concept, reader: IndexReader, corrections: dict[str, str], *, prefix: bool) -> None:
+    """Add typo corrections and prefix completions to a single-word concept."""
+    if concept.quoted or concept.code is not None or " " in concept.surface:
+        return
+    word = concept.surface
+    completed = completions(reader, word) if prefix and len(word) >= MIN_PREFIX_LENGTH else []
+    for completion in completed:
+        concept.alternatives.append((stems(completion), PREFIX_WEIGHT))
+    # A word still being typed is not a typo while it is the start of known words.
+    close = [] if completed else corrections_for(reader, word)
+    if close:
+        corrections[word] = close[0]
+        for candidate in close:
+            concept.alternatives.append((stems(candidate), TYPO_WEIGHT))
+    concept.alternatives = [(terms, weight) for terms, weight in _dedupe(concept.alternatives) if terms]
+
+
+def _dedupe(alternatives: list[tuple[tuple[str, ...], float]]) -> list[tuple[tuple[str, ...], float]]:
+    best: dict[tuple[str, ...], float] = {}
+    for terms, weight in alternatives:
+        best[terms] = max(weight, best.get(terms, 0.0))
+    return list(best.items())
+
+
+def completions(reader: IndexReader, prefix: str) -> list[str]:
+    """The most frequent indexed words that start with `prefix` (bounded: typing must stay fast)."""
+    found = []
+    for term, info in reader.iter_prefix("spelling", prefix):
+        found.append((info.doc_frequency(), term.decode("utf-8") if isinstance(term, bytes) else term))
+    found.sort(reverse=True)
+    return [term for _, term in found[:MAX_PREFIX_TERMS] if term != prefix]
+
+
+def corrections_for(reader: IndexReader, word: str) -> list[str]:
+    """Close spellings the index knows much better than `word`, most frequent first.
+
+    One edit is allowed from 4 letters, two from 8; the first letter must agree, which is
+    what people get right and what keeps the scan short.
+    """
+    if len(word) < 4 or not word.isalpha():
+        return []
+    max_edits = 2 if len(word) >= 8 else 1
+    own = reader.doc_frequency("spelling", word)
+    candidates = []
+    for term in reader.terms_within("spelling", word, max_edits, prefix=1):
+        if term != word:
+            frequency = reader.doc_frequency("spelling", term)
+            if frequency >= max(1, own) * TYPO_DOMINANCE or (own == 0 and frequency > 0):
+                candidates.append((frequency, term))
+    candidates.sort(reverse=True)
+    return [term for _, term in candidates[:MAX_TYPO_TERMS]]
+
+
+def _clause(concept: Concept) -> wq.Query | None:
+    options: list[wq.Query] = []
+    if concept.code:
+        options.append(wq.Term("codes", concept.code, boost=CODE_BOOST))
+    for terms, weight in concept.alternatives:
+        options.append(_fields_query(terms, weight))
+    if not options:
+        return None
+    return options[0] if len(options) == 1 else wq.Or(options)
+
+
+def _fields_query(terms: tuple[str, ...], weight: float) -> wq.Query:
+    if len(terms) == 1:
+        return wq.Or([wq.Term(f, terms[0]) for f in TEXT_FIELDS], boost=weight)
+    return wq.Or([wq.Phrase(f, list(terms)) for f in TEXT_FIELDS], boost=weight)
+
+
+def _highlight_terms(concept: Concept) -> set[str]:
+    found = {term for terms, _ in concept.alternatives for term in terms}
+    found.update(words(concept.surface))
+    if concept.code:
+        found.add(concept.code)
+    return found
+
+
+def spelled_out(text: str, corrections: dict[str, str]) -> str:
+    """`text` with each corrected word replaced, for "Did you mean ...?"."""
+    return _WORD.sub(lambda m: corrections.get(m.group(0).lower(), m.group(0)), text)
+

@@ -1,0 +1,92 @@
+"""The Whoosh schema: declared once, versioned, and the only place analyzers are defined.
+
+Bump SCHEMA_VERSION whenever a field or analyzer changes: an index built with another version
+is rebuilt from the database on open, since the index is only a projection of it.
+"""
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from whoosh import columns, fields
+from whoosh.analysis import (
+    Analyzer,
+    CharsetFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemmingAnalyzer,
+    StopFilter,
+)
+from whoosh.support.charset import accent_map
+
+SCHEMA_VERSION = 1
+
+# Searched fields and their weights. Customers describe symptoms, so the title and their own
+# phrasings ("what the customer notices") count more than a passing mention in the body.
+FIELD_WEIGHTS: dict[str, float] = {
+    "title": 3.0,
+    "phrasings": 2.0,
+    "summary": 2.0,
+    "headings": 1.5,
+    "body": 1.0,
+}
+
+# Tokens that look like this are kept whole in the `codes` field: error codes (0x80070005,
+# ERR_CERT_DATE_INVALID, AADSTS50076), KB numbers, versions, paths and command switches.
+CODE_TOKEN = re.compile(r"[^\s,;()\[\]{}<>\"'`|]+")
+_LOOKS_LIKE_CODE = re.compile(r"(?=.*\d)(?=.*[a-z])|_|\\|::|\d[.\-]\d|^[a-z]:/|^/[a-z]", re.IGNORECASE)
+_HEX_CODE = re.compile(r"^0x([0-9a-f]{4,})$")
+
+
+def text_analyzer() -> Analyzer:
+    """Words, lowercased, stop words removed, stemmed, accents folded."""
+    return StemmingAnalyzer() | CharsetFilter(accent_map)
+
+
+def spelling_analyzer() -> Analyzer:
+    """Unstemmed words: the vocabulary for prefixes, typos and "did you mean".
+
+    Stemmed terms make poor suggestions ("connect" for "connection"), so this field keeps the
+    words as written, only lowercased and accent-folded.
+    """
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter(minsize=2)
+
+
+def code_tokens(text: str) -> list[str]:
+    """Return the code-like tokens of `text`, lowercased, each code also without its `0x`."""
+    found: list[str] = []
+    for raw in CODE_TOKEN.findall(text):
+        token = raw.strip(".:!?-").lower()
+        if len(token) < 3 or not _LOOKS_LIKE_CODE.search(token):
+            continue
+        found.append(token)
+        hex_code = _HEX_CODE.match(token)
+        if hex_code:
+            found.append(hex_code.group(1))
+    return found
+
+
+@cache
+def build_schema() -> fields.Schema:
+    text = text_analyzer()
+    return fields.Schema(
+        article_id=fields.ID(unique=True, stored=True),
+        slug=fields.ID(stored=True),
+        title=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_WEIGHTS["title"]),
+        summary=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_WEIGHTS["summary"]),
+        phrasings=fields.TEXT(analyzer=text, field_boost=FIELD_WEIGHTS["phrasings"]),
+        headings=fields.TEXT(analyzer=text, field_boost=FIELD_WEIGHTS["headings"]),
+        body=fields.TEXT(analyzer=text, field_boost=FIELD_WEIGHTS["body"]),
+        codes=fields.KEYWORD(lowercase=True, scorable=True),
+        spelling=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),
+        tags=fields.KEYWORD(stored=True, commas=True, lowercase=True),
+        product=fields.ID(stored=True),
+        audience=fields.ID(stored=True),
+        status=fields.ID(stored=True),
+        updated=fields.STORED(),
+        verified=fields.STORED(),
+        sections=fields.STORED(),
+        # Per-document values read while ranking and counting facets, without loading stored fields.
+        facets=fields.COLUMN(columns.VarBytesColumn()),
+        prior=fields.COLUMN(columns.NumericColumn("f", default=1.0)),
+    )

@@ -1,0 +1,100 @@
+"""Show an agent why a result matched: the best passage, its section, the matched words marked.
+
+Whoosh's highlighter re-analyzes whole documents and costs tens of milliseconds per page of
+results. Here one compiled regex finds candidate words in the stored plain-text sections of the
+top results only; each candidate is confirmed by stemming just that word.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from markupsafe import Markup, escape
+from whoosh.lang.porter import stem
+
+SNIPPET_WIDTH = 240
+
+
+@dataclass
+class Snippet:
+    html: Markup
+    heading: str = ""
+    anchor: str = ""
+
+
+class Highlighter:
+    """Finds the query's words (in any inflection) in text."""
+
+    def __init__(self, terms: set[str]):
+        self.terms = {t.lower() for t in terms if t}
+        alternatives = sorted((re.escape(t) for t in self.terms), key=len, reverse=True)
+        self._pattern = re.compile(r"(?<!\w)(?:%s)[\w.]*" % "|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, matched term) of each query word in `text`."""
+        if self._pattern is None:
+            return []
+        found = []
+        for match in self._pattern.finditer(text):
+            word = match.group(0).rstrip(".").lower()
+            key = word if word in self.terms else stem(word)
+            if key in self.terms:
+                found.append((match.start(), match.start() + len(word), key))
+        return found
+
+    def mark(self, text: str) -> Markup:
+        """Escape `text` and wrap each query word in <mark>."""
+        out, position = [], 0
+        for start, end, _ in self.spans(text):
+            out += [escape(text[position:start]), Markup("<mark>"), escape(text[start:end]), Markup("</mark>")]
+            position = end
+        out.append(escape(text[position:]))
+        return Markup("").join(out)
+
+
+def best_snippet(sections: Sequence[Sequence[str]], highlighter: Highlighter, fallback: str) -> Snippet:
+    """The passage of the section that matches the most distinct query words."""
+    best: tuple[int, int] | None = None
+    best_section = None
+    for heading, anchor, text in sections:
+        spans = highlighter.spans(text)
+        if not spans:
+            continue
+        score = (len({term for _, _, term in spans}), len(spans))
+        if best is None or score > best:
+            best, best_section = score, (heading, anchor, text, spans)
+    if best_section is None:
+        return Snippet(escape(_shorten(fallback, SNIPPET_WIDTH)))
+    heading, anchor, text, spans = best_section
+    start, end = _window(text, spans)
+    passage = ("…" if start > 0 else "") + text[start:end].strip() + ("…" if end < len(text) else "")
+    return Snippet(highlighter.mark(passage), heading, anchor)
+
+
+def _window(text: str, spans: list[tuple[int, int, str]]) -> tuple[int, int]:
+    """The SNIPPET_WIDTH-character window holding the most distinct matched words."""
+    best_start, best_count = spans[0][0], 0
+    for i, (start, _, _) in enumerate(spans):
+        terms = {term for s, _, term in spans[i:] if s < start + SNIPPET_WIDTH - 20}
+        if len(terms) > best_count:
+            best_start, best_count = start, len(terms)
+    # Begin a little before the first match, at a word boundary (or the start of its line).
+    line_start = text.rfind("\n", 0, best_start) + 1
+    start = max(line_start, best_start - 60)
+    if start > line_start:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < best_start else start
+    end = min(len(text), start + SNIPPET_WIDTH)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > best_start else end
+    return start, end
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, width)
+    return text[: cut if cut > 0 else width] + "…"

@@ -1,0 +1,49 @@
+"""HTTP entry points: one blueprint per group of users, plus the JSON API."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template
+
+from kb.auth import wants_json
+from kb.search import IndexDamaged
+
+
+def register_blueprints(app: Flask) -> None:
+    from kb.views import account, admin, agent, api, author
+
+    for module in (account, agent, author, admin, api):
+        app.register_blueprint(module.bp)
+    app.add_template_filter(_reject_key, "reject_key")
+    _register_error_pages(app)
+
+
+def _reject_key(mapping: dict, key: str) -> dict:
+    """A copy of `mapping` without `key`: builds "remove this filter" links."""
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {
+        400: "The request could not be understood.",
+        403: "Your role does not allow this page.",
+        404: "There is nothing here. The article may have been moved, archived or never published.",
+        405: "That action is not allowed here.",
+        429: "Too many attempts. Wait a minute and try again.",
+        500: "Something went wrong on our side. The error was logged.",
+    }
+
+    def handler(error):
+        code = getattr(error, "code", 500) or 500
+        message = messages.get(code, getattr(error, "description", "Error"))
+        if wants_json():
+            return jsonify(error=getattr(error, "name", "error").lower().replace(" ", "_"), message=message), code
+        return render_template("errors/error.html", code=code, message=message), code
+
+    for code in messages:
+        app.register_error_handler(code, handler)
+
+    @app.errorhandler(IndexDamaged)
+    def index_damaged(error: IndexDamaged):
+        app.logger.error("%s", error)
+        if wants_json():
+            return jsonify(error="index_unavailable", message=str(error)), 503
+        return render_template("errors/error.html", code=503, message=str(error)), 503

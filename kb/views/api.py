@@ -1,0 +1,274 @@
+"""The JSON API under /api/v1: everything a person can do in the UI, with the same role checks.
+
+Callers authenticate with a session cookie or `Authorization: Bearer <token>`. Writes made with
+a session cookie need the CSRF token (header `X-CSRFToken`), as forms do; token callers cannot be
+forged by a browser, so they do not.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from kb import auth, store
+from kb import search as kb_search
+from kb.auth import is_bearer_request, role_required
+from kb.db import get_session
+from kb.models import Article, Revision, Role, Status, User
+from kb.render import to_html
+from kb.security import csrf
+from kb.views.admin import apply_user_change
+from kb.views.agent import run_search, search_request
+from kb.views.articleinput import fields_from, save_and_index
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@bp.before_request
+def _csrf_for_cookie_sessions():
+    if request.method not in SAFE_METHODS and current_user.is_authenticated and not is_bearer_request():
+        csrf.protect()
+
+
+def error(status: int, code: str, message: str, **extra):
+    return jsonify(error=code, message=message, **extra), status
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise _BadRequest("Send a JSON object in the request body (Content-Type: application/json).")
+    return data
+
+
+class _BadRequest(Exception):
+    pass
+
+
+@bp.errorhandler(_BadRequest)
+def _bad_request(exc: _BadRequest):
+    return error(400, "bad_request", str(exc))
+
+
+@bp.errorhandler(store.ArticleInvalid)
+def _invalid(exc: store.ArticleInvalid):
+    get_session().rollback()
+    return error(400, "invalid", str(exc), fields={e.field: e.message for e in exc.errors})
+
+
+@bp.errorhandler(store.ArticleNotFound)
+def _not_found(exc: store.ArticleNotFound):
+    return error(404, "not_found", f"No article '{exc.args[0]}' that you may read.")
+
+
+# --- search and reading -------------------------------------------------------------------------
+
+
+@bp.route("/search")
+@role_required()
+def search():
+    text = search_request()[0]
+    if not text.strip():
+        return error(400, "bad_request", "Add a query: /api/v1/search?q=words")
+    page = run_search(typing=request.args.get("typing") == "1")
+    return jsonify(
+        query=page.query,
+        total=page.total,
+        took_ms=page.took_ms,
+        suggestion=page.suggestion,
+        facets={name: [{"value": f.value, "count": f.count} for f in values] for name, values in page.facets.items()},
+        results=[_hit_json(hit) for hit in page.hits],
+    )
+
+
+def _hit_json(hit: kb_search.SearchHit) -> dict:
+    return {
+        "slug": hit.slug,
+        "title": hit.title,
+        "summary": hit.summary,
+        "snippet": str(hit.snippet),
+        "section": hit.section,
+        "anchor": hit.anchor,
+        "tags": hit.tags,
+        "product": hit.product,
+        "audience": hit.audience,
+        "status": hit.status,
+        "updated": hit.updated,
+        "verified": hit.verified or None,
+        "score": hit.score,
+        "url": url_for("agent.article", slug=hit.slug, _external=True) + (f"#{hit.anchor}" if hit.anchor else ""),
+    }
+
+
+@bp.route("/articles")
+@role_required()
+def articles():
+    status = request.args.get("status")
+    chosen = Status(status) if status in {s.value for s in Status} else None
+    found = store.list_articles(get_session(), role=current_user.role, status=chosen)
+    return jsonify(articles=[_article_summary(a) for a in found])
+
+
+@bp.route("/articles/<slug>")
+@role_required()
+def article(slug: str):
+    return jsonify(article_json(store.get_article(get_session(), slug, role=current_user.role)))
+
+
+def _article_summary(article: Article) -> dict:
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "summary": article.summary,
+        "tags": list(article.tags),
+        "product": article.product,
+        "audience": article.audience.value,
+        "status": article.status.value,
+        "version": article.version,
+        "created_at": article.created_at.isoformat(),
+        "created_by": article.created_by.username if article.created_by else None,
+        "updated_at": article.updated_at.isoformat(),
+        "updated_by": article.updated_by.username if article.updated_by else None,
+        "verified_at": article.verified_at.isoformat() if article.verified_at else None,
+        "url": url_for("agent.article", slug=article.slug, _external=True),
+    }
+
+
+def article_json(article: Article) -> dict:
+    return {**_article_summary(article), "extra": article.extra, "markdown": article.body, "html": str(to_html(article.body))}
+
+
+# --- authoring ----------------------------------------------------------------------------------
+
+
+@bp.route("/articles", methods=["POST"])
+@role_required(Role.AUTHOR)
+def create_article():
+    data = _json_body()
+    if store.find_by_slug(get_session(), str(data.get("slug") or store.slugify(str(data.get("title", ""))))):
+        return error(409, "conflict", "An article with this slug exists; update it with PUT /api/v1/articles/<slug>.")
+    return _save(data, None, created_status=201)
+
+
+@bp.route("/articles/<slug>", methods=["PUT", "PATCH"])
+@role_required(Role.AUTHOR)
+def update_article(slug: str):
+    existing = store.find_by_slug(get_session(), slug)
+    if existing is None:
+        raise store.ArticleNotFound(slug)
+    return _save(_json_body(), existing, created_status=200)
+
+
+def _save(data: dict, existing: Article | None, *, created_status: int):
+    fields = fields_from(data, existing)
+    result, indexed = save_and_index(
+        get_session(),
+        fields,
+        user=current_user,
+        message=str(data.get("message", "")),
+        article=existing,
+        verified=bool(data.get("verified")),
+    )
+    body = article_json(result.article)
+    return jsonify(article=body, changed=result.changed, indexed=indexed), created_status
+
+
+@bp.route("/articles/<slug>/revisions")
+@role_required(Role.AUTHOR)
+def revisions(slug: str):
+    article = store.get_article(get_session(), slug, role=current_user.role)
+    return jsonify(revisions=[_revision_json(r, with_body=False) for r in reversed(article.revisions)])
+
+
+@bp.route("/articles/<slug>/revisions/<int:number>")
+@role_required(Role.AUTHOR)
+def revision(slug: str, number: int):
+    session = get_session()
+    article = store.get_article(session, slug, role=current_user.role)
+    return jsonify(_revision_json(store.get_revision(session, article, number), with_body=True))
+
+
+def _revision_json(revision: Revision, *, with_body: bool) -> dict:
+    data = {
+        "number": revision.number,
+        "created_at": revision.created_at.isoformat(),
+        "created_by": revision.created_by.username if revision.created_by else None,
+        "message": revision.message,
+        "slug": revision.slug,
+        "title": revision.title,
+        "status": revision.status.value,
+    }
+    if with_body:
+        data.update(
+            summary=revision.summary,
+            tags=list(revision.tags),
+            product=revision.product,
+            audience=revision.audience.value,
+            extra=revision.extra,
+            markdown=revision.body,
+        )
+    return data
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+@bp.route("/me")
+@role_required()
+def me():
+    return jsonify(username=current_user.username, role=current_user.role.value)
+
+
+@bp.route("/users")
+@role_required(Role.ADMIN)
+def users():
+    listed = get_session().scalars(select(User).order_by(User.username))
+    return jsonify(users=[_user_json(u) for u in listed])
+
+
+@bp.route("/users", methods=["POST"])
+@role_required(Role.ADMIN)
+def create_user():
+    data = _json_body()
+    session = get_session()
+    password = data.get("password") or auth.generate_password()
+    try:
+        user = auth.create_user(session, str(data.get("username", "")), _role_of(data), str(password))
+    except auth.AuthError as exc:
+        session.rollback()
+        return error(400, "invalid", str(exc))
+    session.commit()
+    body = _user_json(user)
+    if not data.get("password"):
+        body["password"] = password  # generated: shown this once
+    return jsonify(user=body), 201
+
+
+@bp.route("/users/<username>", methods=["PATCH"])
+@role_required(Role.ADMIN)
+def update_user(username: str):
+    session = get_session()
+    try:
+        user = auth.find_user(session, username)
+        apply_user_change(user, _json_body())
+    except auth.AuthError as exc:
+        session.rollback()
+        status = 404 if isinstance(exc, auth.UserNotFound) else 400
+        return error(status, "not_found" if status == 404 else "invalid", str(exc))
+    session.commit()
+    return jsonify(user=_user_json(user))
+
+
+def _role_of(data: dict) -> Role:
+    try:
+        return Role(str(data.get("role", "agent")))
+    except ValueError:
+        raise auth.AuthError(f"Unknown role '{data.get('role')}': use one of {', '.join(r.value for r in Role)}.") from None
+
+
+def _user_json(user: User) -> dict:
+    return {"username": user.username, "role": user.role.value, "active": user.is_active, "created_at": user.created_at.isoformat()}
+

@@ -1,0 +1,70 @@
+"""Read article fields sent by a form or a JSON body, the same way for the UI and the API."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from kb import search as kb_search
+from kb import store
+from kb.models import Article, Audience, Status, User
+
+_ENUMS = {"audience": Audience, "status": Status}
+
+
+def fields_from(data: Mapping[str, Any], existing: Article | None) -> store.ArticleFields:
+    """Merge submitted values over the existing article (or the defaults for a new one).
+
+    Raises ArticleInvalid naming the field when a value has the wrong type or is not allowed.
+    """
+    base = store.ArticleFields.of(existing) if existing else store.ArticleFields(slug="", title="")
+    errors: list[store.FieldError] = []
+    values: dict[str, Any] = {}
+    for name in ("title", "slug", "summary", "body", "product"):
+        if name in data:
+            if not isinstance(data[name], str):
+                errors.append(store.FieldError(name, "must be text"))
+            else:
+                values[name] = data[name]
+    if "tags" in data:
+        tags = data["tags"]
+        if isinstance(tags, str):
+            values["tags"] = [t for t in (p.strip() for p in tags.split(",")) if t]
+        elif isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+            values["tags"] = tags
+        else:
+            errors.append(store.FieldError("tags", "must be a list of words or a comma-separated text"))
+    for name, enum in _ENUMS.items():
+        if name in data:
+            try:
+                values[name] = enum(str(data[name]).strip().lower())
+            except ValueError:
+                allowed = ", ".join(m.value for m in enum)
+                errors.append(store.FieldError(name, f"'{data[name]}' is not one of: {allowed}"))
+    if errors:
+        raise store.ArticleInvalid(errors)
+    merged = store.ArticleFields(**{**base.__dict__, **values})
+    if not merged.slug.strip():
+        merged.slug = store.slugify(merged.title)
+    if "audience" in values and existing is not None and values["audience"] != existing.audience:
+        merged.extra = {k: v for k, v in merged.extra.items() if k != "audience"}  # the author chose
+    return merged
+
+
+def save_and_index(
+    session: Session, data: store.ArticleFields, *, user: User, message: str, article: Article | None, verified: bool = False
+) -> tuple[store.SaveResult, bool]:
+    """Save, commit, and update the search index before returning; the bool says if indexing worked.
+
+    Should the index be busy, the change is still committed and its index event stays pending:
+    the next save or search applies it.
+    """
+    result = store.save_article(session, data, user=user, message=message, article=article, verified=verified)
+    session.commit()
+    try:
+        kb_search.sync(session)
+    except Exception:  # noqa: BLE001  the article is safe in the database; say so instead of failing
+        current_app.logger.exception("Index update failed; it stays pending")
+        return result, False
+    return result, True

@@ -1,0 +1,129 @@
+"""Fixtures: a real kb app on a temporary SQLite file and Whoosh index, a client that logs in
+with real forms (CSRF stays on), and the CLI runner."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from kb import PROJECT_ROOT, create_app
+from kb.db import create_schema, get_session
+from kb import auth
+from kb.models import Role
+
+SHARED = PROJECT_ROOT.parent / "shared"
+PASSWORD = "correct horse battery"
+
+
+def app_config(folder: Path, **overrides) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": f"sqlite:///{folder / 'kb.db'}",
+        "INDEX_DIR": str(folder / "index"),
+        "RATELIMIT_ENABLED": False,
+        **overrides,
+    }
+
+
+def make_app(folder: Path, **overrides):
+    app = create_app(app_config(folder, **overrides))
+    with app.app_context():
+        create_schema(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def starter_folder(tmp_path_factory) -> Path:
+    """A database and index with the starter articles imported once, copied by tests that need it."""
+    folder = tmp_path_factory.mktemp("starter")
+    app = make_app(folder)
+    result = app.test_cli_runner().invoke(args=["import", str(PROJECT_ROOT / "articles")])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def starter_app(tmp_path, starter_folder):
+    """An app whose database already holds the starter articles (a private copy per test)."""
+    shutil.copytree(starter_folder, tmp_path, dirs_exist_ok=True)
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class KbClient(FlaskClient):
+    """A test client that submits forms the way a browser does: with the page's CSRF token."""
+
+    def csrf_token(self, page: str = "/login") -> str:
+        html = self.get(page).get_data(as_text=True)
+        match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(kwargs.pop("token_page", "/login")))
+        return self.post(url, data=data, **kwargs)
+
+    def login(self, username: str, password: str = PASSWORD):
+        response = self.submit("/login", {"username": username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+
+def add_user(app, username: str, role: Role | str, password: str = PASSWORD) -> None:
+    with app.app_context():
+        session = get_session()
+        auth.create_user(session, username, Role(role), password)
+        session.commit()
+
+
+def make_token(app, username: str) -> str:
+    with app.app_context():
+        session = get_session()
+        secret = auth.create_token(session, auth.find_user(session, username))
+        session.commit()
+        return secret
+
+
+@pytest.fixture
+def client(app) -> KbClient:
+    app.test_client_class = KbClient
+    return app.test_client()
+
+
+def client_for(app, role: str | None) -> KbClient:
+    """A client logged in as a fresh user with `role` (anonymous when role is None)."""
+    app.test_client_class = KbClient
+    client = app.test_client()
+    if role is not None:
+        add_user(app, f"{role}-user", role)
+        client.login(f"{role}-user")
+    return client
+
+
+@pytest.fixture
+def agent(starter_app) -> KbClient:
+    return client_for(starter_app, "agent")
+
+
+@pytest.fixture
+def author(starter_app) -> KbClient:
+    return client_for(starter_app, "author")
+
+
+@pytest.fixture
+def admin(starter_app) -> KbClient:
+    return client_for(starter_app, "admin")

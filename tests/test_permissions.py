@@ -1,0 +1,94 @@
+"""Every route checks roles: anonymous callers are sent to log in (401 for the API), and a
+logged-in role without the right gets 403. The table is built from the app's own URL map, so a
+new route without a check fails here."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import client_for, make_app
+
+# Routes anyone may reach without logging in.
+PUBLIC = {"account.login", "static"}
+# Which roles may use each blueprint (admin may use everything).
+BLUEPRINT_ROLES = {
+    "agent": {"agent", "author", "trainer", "admin"},
+    "account": {"agent", "author", "trainer", "admin"},
+    "author": {"author", "admin"},
+    "admin": {"admin"},
+}
+API_ROLES = {
+    "api.create_article": {"author", "admin"},
+    "api.update_article": {"author", "admin"},
+    "api.revisions": {"author", "admin"},
+    "api.revision": {"author", "admin"},
+    "api.users": {"admin"},
+    "api.create_user": {"admin"},
+    "api.update_user": {"admin"},
+}
+ROLES = ("agent", "author", "trainer", "admin")
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        url = re.sub(r"<int:\w+>", "1", rule.rule)
+        url = re.sub(r"<[^>]+>", "printer-shows-offline", url)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def allowed(endpoint: str) -> set[str]:
+    if endpoint.startswith("api."):
+        return API_ROLES.get(endpoint, set(ROLES))
+    return BLUEPRINT_ROLES[endpoint.split(".")[0]]
+
+
+@pytest.fixture(scope="module")
+def route_table(tmp_path_factory):
+    return list(routes(make_app(tmp_path_factory.mktemp("routes"))))
+
+
+def test_every_route_is_in_the_table(route_table):
+    endpoints = {endpoint for endpoint, _, _ in route_table}
+    assert endpoints, "no routes found"
+    for endpoint in endpoints:
+        assert endpoint.startswith("api.") or endpoint.split(".")[0] in BLUEPRINT_ROLES, endpoint
+
+
+def test_anonymous_callers_must_log_in(starter_app, route_table):
+    client = client_for(starter_app, None)
+    for endpoint, method, url in route_table:
+        response = client.open(url, method=method, json={} if endpoint.startswith("api.") else None)
+        if endpoint.startswith("api."):
+            assert response.status_code == 401, (method, url)
+            assert response.get_json()["error"] == "unauthorized"
+        else:
+            assert response.status_code in (302, 400), (method, url, response.status_code)
+            if response.status_code == 302:
+                assert "/login" in response.headers["Location"], (method, url)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_roles_without_the_right_get_403(starter_app, route_table, role):
+    client = client_for(starter_app, role)
+    token = client.csrf_token("/")
+    for endpoint, method, url in route_table:
+        if role in allowed(endpoint) or endpoint == "account.logout":
+            continue
+        response = client.open(url, method=method, json={}, headers={"X-CSRFToken": token})
+        assert response.status_code == 403, (role, method, url, response.status_code)
+        if endpoint.startswith("api."):
+            assert response.get_json()["error"] == "forbidden"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_roles_with_the_right_get_through(starter_app, route_table, role):
+    client = client_for(starter_app, role)
+    for endpoint, method, url in route_table:
+        if method != "GET" or role not in allowed(endpoint) or "<" in url:
+            continue
+        response = client.get(url)
+        assert response.status_code not in (401, 403), (role, url, response.status_code)
