@@ -113,11 +113,11 @@ def serve_command(host: str, port: int, threads: int) -> None:
     server = create_server(app, host=host, port=port, threads=threads)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     _announce_admin(created)
-    click.echo(f"kb is running at http://{shown_host}:{server.effective_port}/")
     if created is None:
         click.echo("Log in with your kb account. Forgot the admin password? Run: kb user passwd admin")
     else:
         click.echo(f"Log in as '{created[0]}'. Press Ctrl+C to stop.")
+    click.echo(f"kb is running at http://{shown_host}:{server.effective_port}/")
     sys.stdout.flush()
     try:
         server.run()

@@ -7,9 +7,13 @@ opening one per query costs more than the query itself.
 from __future__ import annotations
 
 import json
+import pickle
+import struct
 import threading
+import zlib
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -19,6 +23,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from whoosh import query as wq
+from whoosh.index import IndexError as WhooshIndexError
 
 from kb.models import IndexEvent, Status
 from kb.search import indexer
@@ -28,6 +33,8 @@ from kb.search.snippets import Highlighter, best_snippet
 
 __all__ = ["IndexDamaged", "SearchHit", "SearchPage", "Filters", "Vocabulary", "search", "sync", "init_app"]
 
+# What reading a damaged index file raises (besides whoosh's own errors).
+READ_ERRORS = (WhooshIndexError, EOFError, OSError, struct.error, zlib.error, pickle.UnpicklingError)
 # Ranking and facet counts look at this many best text matches.
 CANDIDATES = 100
 # Bounds of the quality prior (helpful, verified, fresh): gentle enough never to bury a much
@@ -96,6 +103,19 @@ class SearchService:
             self._searcher = self._searcher.refresh()
         return self._searcher
 
+    @contextmanager
+    def _reading(self):
+        """Hold the searcher; turn errors from damaged index files into IndexDamaged."""
+        with self._lock:
+            try:
+                yield self.searcher()
+            except IndexDamaged:
+                self._searcher = None
+                raise
+            except READ_ERRORS as exc:
+                self._searcher = None
+                raise IndexDamaged(self.index_dir, f"{type(exc).__name__}: {exc}") from exc
+
     def close(self) -> None:
         with self._lock:
             if self._searcher is not None:
@@ -113,8 +133,7 @@ class SearchService:
         typing: bool = False,
     ) -> SearchPage:
         started = time.perf_counter()
-        with self._lock:
-            searcher = self.searcher()
+        with self._reading() as searcher:
             plan = build(text, searcher.reader(), vocabulary, typing=typing)
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:

@@ -62,7 +62,8 @@ def _write_state(index_dir: Path, state: IndexState) -> None:
 
 
 def index_exists(index_dir: Path) -> bool:
-    return index_dir.is_dir() and whoosh_index.exists_in(str(index_dir))
+    """Whether an index was ever written here (damaged or not: opening it tells that)."""
+    return index_dir.is_dir() and any(index_dir.glob("_MAIN_*.toc"))
 
 
 def needs_rebuild(index_dir: Path) -> bool:

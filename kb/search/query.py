@@ -28,6 +28,9 @@ PREFIX_WEIGHT = 0.6
 MAX_PREFIX_TERMS = 8
 MAX_TYPO_TERMS = 3
 MIN_PREFIX_LENGTH = 2
+PHRASE_FIELDS = ("title", "phrasings", "body")
+PHRASE_BOOST = 2.0
+MAX_PHRASE_TERMS = 12
 # A known word is still treated as a possible typo when a close word is this much more common.
 TYPO_DOMINANCE = 20
 # Conversational words that carry no meaning in a long, sentence-style query.
@@ -121,8 +124,17 @@ def build(text: str, reader: IndexReader, vocabulary: Vocabulary | None = None, 
         if clause is not None:
             clauses.append(clause)
             highlight.update(_highlight_terms(concept))
+    clauses += _whole_phrase(concepts)
     query = None if not clauses else clauses[0] if len(clauses) == 1 else wq.Or(clauses)
     return QueryPlan(query, concepts, corrections, highlight)
+
+
+def _whole_phrase(concepts: list[Concept]) -> list[wq.Query]:
+    """A bonus for articles holding the typed words in the typed order: a pasted error message."""
+    terms = [term for c in concepts if not c.quoted and c.alternatives for term in c.alternatives[0][0]]
+    if not 2 <= len(terms) <= MAX_PHRASE_TERMS:
+        return []
+    return [wq.Or([wq.Phrase(f, terms) for f in PHRASE_FIELDS], boost=PHRASE_BOOST)]
 
 
 def _concepts(text: str, vocabulary: Vocabulary) -> list[Concept]:
@@ -224,7 +236,8 @@ def _clause(concept: Concept) -> wq.Query | None:
     if concept.code:
         options.append(wq.Term("codes", concept.code, boost=CODE_BOOST))
     for terms, weight in concept.alternatives:
-        options.append(_fields_query(terms, weight))
+        if terms:
+            options.append(_fields_query(terms, weight))
     if not options:
         return None
     return options[0] if len(options) == 1 else wq.Or(options)
