@@ -15,14 +15,15 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import func, select
 
-from kb import articlefiles, auth
+from kb import articlefiles, auth, golden, vocabulary
 from kb import search as kb_search
 from kb.db import create_schema, get_session
 from kb.models import Article, Role, Status, User
 
 
 def register_cli(app: Flask) -> None:
-    for command in (init_command, serve_command, import_command, export_command, reindex_command, search_command, user_group, token_group):
+    commands = (init_command, serve_command, import_command, export_command, reindex_command, search_command)
+    for command in (*commands, user_group, token_group, golden_group):
         app.cli.add_command(command)
 
 
@@ -174,7 +175,28 @@ def _run_import(path: Path, default_status: Status) -> articlefiles.ImportReport
         )
     session.commit()
     ensure_index()
+    if path.is_dir():
+        _import_search_files(path, report)
     return report
+
+
+def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> None:
+    """Import the vocabulary and golden queries that travel with the articles, when present."""
+    session = get_session()
+    synonyms_file, golden_file = folder / vocabulary.FILE_NAME, folder / golden.FILE_NAME
+    try:
+        if synonyms_file.is_file():
+            added = vocabulary.import_groups(session, vocabulary.read_file(synonyms_file))
+            click.echo(f"{synonyms_file.name}: {added} synonym groups added.")
+        if golden_file.is_file():
+            added, problems = golden.import_golden(session, golden.read_file(golden_file))
+            click.echo(f"{golden_file.name}: {added} golden queries added.")
+            report.errors += [articlefiles.ArticleFileError(golden_file.name, None, p) for p in problems]
+    except (vocabulary.VocabularyError, golden.GoldenError) as exc:
+        session.rollback()
+        report.errors.append(articlefiles.ArticleFileError(str(exc).split(":")[0], None, str(exc).split(": ", 1)[-1]))
+        return
+    session.commit()
 
 
 def _print_problems(report: articlefiles.ImportReport) -> None:
@@ -203,9 +225,12 @@ def export_command(path: Path) -> None:
     try:
         with _progress(_article_count(), "Exporting") as advance:
             count = articlefiles.export_articles(session, path, on_file=lambda _a: advance(1))
+        session = get_session()
+        (path / vocabulary.FILE_NAME).write_text(vocabulary.dump_groups(vocabulary.list_groups(session)), encoding="utf-8")
+        (path / golden.FILE_NAME).write_text(golden.dump_golden(golden.list_golden(session)), encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"{path}: cannot write ({exc.strerror or exc}).") from None
-    click.echo(f"Exported {count} articles to {path}.")
+    click.echo(f"Exported {count} articles, the synonyms and the golden queries to {path}.")
 
 
 @click.command("reindex")
@@ -345,6 +370,57 @@ def token_revoke(username: str) -> None:
     count = auth.revoke_tokens(session, user)
     session.commit()
     click.echo(f"Revoked {count} token(s) of '{username}'.")
+
+
+# --- golden queries ------------------------------------------------------------------------------
+
+
+@click.group("golden")
+def golden_group() -> None:
+    """Golden queries: queries that must find their article in the top 3."""
+
+
+@golden_group.command("check")
+@with_appcontext
+def golden_check() -> None:
+    """Run every golden query; exit non-zero if any misses its top 3."""
+    ensure_database()
+    ensure_index()
+    session = get_session()
+    results = golden.check(session)
+    session.commit()
+    for result in sorted(results, key=lambda r: r.passed):
+        click.echo(f"{'PASS' if result.passed else 'FAIL'}  {result.describe()}")
+    failed = sum(1 for r in results if not r.passed)
+    click.echo(f"{len(results) - failed} of {len(results)} golden queries pass.")
+    if failed:
+        raise click.ClickException(f"{failed} golden quer{'y' if failed == 1 else 'ies'} not in the top {golden.TOP}.")
+
+
+@golden_group.command("add")
+@click.argument("query")
+@click.argument("slug")
+@with_appcontext
+def golden_add(query: str, slug: str) -> None:
+    """Add a golden query: QUERY must find the article SLUG in the top 3."""
+    ensure_database()
+    session = get_session()
+    try:
+        golden.add_golden(session, query, slug)
+    except golden.GoldenError as exc:
+        raise click.ClickException(str(exc)) from None
+    session.commit()
+    click.echo(f"Added: '{query}' → {slug}")
+
+
+@golden_group.command("list")
+@with_appcontext
+def golden_list() -> None:
+    """List golden queries with the rank found at their last check."""
+    ensure_database()
+    for item in golden.list_golden(get_session()):
+        rank = "never checked" if item.last_checked_at is None else f"rank {item.last_rank or '>10'}"
+        click.echo(f"{item.query!r} → {item.article.slug} ({rank})")
 
 
 # --- helpers ------------------------------------------------------------------------------------

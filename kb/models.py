@@ -145,3 +145,66 @@ class IndexEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: deletions are events too
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Feedback(Base):
+    """An agent's verdict on whether an article helped; one per agent and article, the latest wins."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("article_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SearchLog(Base):
+    """One search as an agent experienced it, for the knowledge-gap report.
+
+    Search-as-you-type sends many queries; those of one episode (one `episode` id) update a single
+    row, so the row holds what the agent finally searched for. Only the query, time, role and
+    outcome are kept: no user, no customer data.
+    """
+
+    __tablename__ = "search_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    query: Mapped[str] = mapped_column(String(500))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    source: Mapped[str] = mapped_column(String(10), default="ui")
+    results: Mapped[int] = mapped_column(Integer, default=0)
+    opened_slug: Mapped[str | None] = mapped_column(String(120))
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SynonymGroup(Base):
+    """Words and phrasings that mean the same to a customer ("wifi", "wireless", "wlan")."""
+
+    __tablename__ = "synonym_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terms: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class GoldenQuery(Base):
+    """A query in customer words and the article that must be in its top 3."""
+
+    __tablename__ = "golden_queries"
+    __table_args__ = (UniqueConstraint("query", "article_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(String(500))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The outcome of the last check: rank 1-10, or None when not in the top 10 (or never checked).
+    last_rank: Mapped[int | None] = mapped_column(Integer)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    article: Mapped[Article] = relationship()

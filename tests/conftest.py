@@ -2,6 +2,7 @@
 with real forms (CSRF stays on), and the CLI runner."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -14,7 +15,7 @@ from kb.db import create_schema, get_session
 from kb import auth
 from kb.models import Role
 
-SHARED = PROJECT_ROOT.parent / "shared"
+SHARED = Path(os.environ.get("KB_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
 PASSWORD = "correct horse battery"
 
 

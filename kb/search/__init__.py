@@ -40,6 +40,7 @@ CANDIDATES = 100
 # Bounds of the quality prior (helpful, verified, fresh): gentle enough never to bury a much
 # better text match.
 PRIOR_MIN, PRIOR_MAX = 0.85, 1.0
+FRESH_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -161,10 +162,23 @@ def _filter_query(statuses: Iterable[Status], filters: Filters) -> wq.Query:
 
 
 def _rerank(searcher, scored: list[tuple[float, int]]) -> list[tuple[float, int]]:
-    """Apply each article's quality prior to its text score (bounded, see PRIOR_MIN/MAX)."""
-    prior = searcher.reader().column_reader("prior")
-    rescored = [(score * min(PRIOR_MAX, max(PRIOR_MIN, prior[docnum])), docnum) for score, docnum in scored]
+    """Scale each text score by the article's quality prior (bounded, see PRIOR_MIN/MAX)."""
+    reader = searcher.reader()
+    helpful, fresh_day = reader.column_reader("helpful"), reader.column_reader("fresh_day")
+    today = time.time() / 86400
+    rescored = [(score * prior(helpful[docnum], today - fresh_day[docnum]), docnum) for score, docnum in scored]
     return sorted(rescored, key=lambda pair: (-pair[0], pair[1]))
+
+
+def prior(helpfulness: float, age_days: float) -> float:
+    """Half helpfulness, half freshness, mapped onto [PRIOR_MIN, PRIOR_MAX].
+
+    Freshness is full for 90 days after an update or verification, then fades over about a
+    year; an article nobody voted on sits in the middle.
+    """
+    freshness = 1.0 if age_days <= FRESH_DAYS else 1.0 / (1.0 + (age_days - FRESH_DAYS) / 365.0)
+    quality = 0.5 * min(1.0, max(0.0, helpfulness)) + 0.5 * freshness
+    return PRIOR_MIN + (PRIOR_MAX - PRIOR_MIN) * quality
 
 
 def _facets(searcher, docnums: list[int]) -> dict[str, list[FacetValue]]:

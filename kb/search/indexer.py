@@ -21,6 +21,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import CLEAR
 
+from kb import feedback
 from kb.models import Article, IndexEvent
 from kb.render import render_article
 from kb.search.schema import SCHEMA_VERSION, build_schema, code_tokens
@@ -82,7 +83,7 @@ def open_index(index_dir: Path) -> whoosh_index.Index:
 # --- documents ----------------------------------------------------------------------------------
 
 
-def document_for(article: Article, prior: float = 1.0) -> dict[str, Any]:
+def document_for(article: Article, helpful: float = 0.5) -> dict[str, Any]:
     """The index document of an article: its searchable text, display fields and columns."""
     rendered = render_article(article.body)
     phrasings = rendered.phrasings
@@ -106,8 +107,13 @@ def document_for(article: Article, prior: float = 1.0) -> dict[str, Any]:
         "verified": _iso(article.verified_at),
         "sections": json.dumps(sections, ensure_ascii=False),
         "facets": json.dumps([article.product, article.audience.value, article.tags]).encode("utf-8"),
-        "prior": prior,
+        "helpful": helpful,
+        "fresh_day": _day(max(d for d in (article.updated_at, article.verified_at) if d is not None)),
     }
+
+
+def _day(value: datetime) -> float:
+    return value.timestamp() / 86400
 
 
 def _iso(value: datetime | None) -> str:
@@ -157,12 +163,13 @@ def _write_documents(
     for chunk_start in range(0, len(article_ids), 500):
         chunk = article_ids[chunk_start : chunk_start + 500]
         found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(chunk)))}
+        counts = feedback.votes(session, chunk)
         for article_id in chunk:
             article = found.get(article_id)
             if article is None:
                 writer.delete_by_term("article_id", str(article_id))
             else:
-                write(**document_for(article))
+                write(**document_for(article, feedback.helpfulness(*counts.get(article_id, (0, 0)))))
             if progress:
                 progress(1)
 

@@ -19,7 +19,7 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Searched fields and their weights. Customers describe symptoms, so the title and their own
 # phrasings ("what the customer notices") count more than a passing mention in the body.
@@ -86,7 +86,10 @@ def build_schema() -> fields.Schema:
         updated=fields.STORED(),
         verified=fields.STORED(),
         sections=fields.STORED(),
-        # Per-document values read while ranking and counting facets, without loading stored fields.
+        # Per-document values read while ranking and counting facets, without loading stored fields:
+        # helpfulness (0..1, 0.5 = no evidence) and freshness (days since 1970 of the last update
+        # or verification).
         facets=fields.COLUMN(columns.VarBytesColumn()),
-        prior=fields.COLUMN(columns.NumericColumn("f", default=1.0)),
+        helpful=fields.COLUMN(columns.NumericColumn("f", default=0.5)),
+        fresh_day=fields.COLUMN(columns.NumericColumn("f", default=0.0)),
     )

@@ -9,15 +9,16 @@
   var DEBOUNCE_MS = 120;
   var timer = null, latest = 0, controller = null, active = -1;
 
-  // "/" focuses the search box from anywhere on the page (unless typing in a field).
+  // "/" focuses a search box from anywhere in kb (unless the agent is typing in a field).
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
     var tag = (event.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select" || event.target.isContentEditable) return;
-    if (!box) { window.location.href = "/"; return; }
+    var target = box || document.getElementById("kb-header-q");
+    if (!target) return;
     event.preventDefault();
-    box.focus();
-    box.select();
+    target.focus();
+    target.select();
   });
   if (!form || !box || !region) return;
 
@@ -25,6 +26,15 @@
     var data = new URLSearchParams(new FormData(form));
     if (typing) data.set("typing", "1");
     return data;
+  }
+
+  // A new episode id after clearing: the next search is about a new problem.
+  function newEpisode() {
+    var field = document.getElementById("kb-sid");
+    if (!field || !window.crypto || !window.crypto.getRandomValues) return;
+    var bytes = new Uint8Array(9);
+    window.crypto.getRandomValues(bytes);
+    field.value = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
   function results() { return region.querySelectorAll(".result"); }
@@ -86,6 +96,7 @@
     } else if (event.key === "Escape") {
       event.preventDefault();
       box.value = "";
+      newEpisode();
       clearTimeout(timer);
       refresh();
     }

@@ -1,15 +1,18 @@
 """What agents use during a call: the search page and the article page."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from kb import feedback, store
 from kb import search as kb_search
-from kb import store
 from kb.auth import has_role, role_required
 from kb.db import get_session
 from kb.models import Role, Status
 from kb.render import render_article
+from kb.vocabulary import current_vocabulary
 
 bp = Blueprint("agent", __name__)
 
@@ -24,42 +27,82 @@ def search_request() -> tuple[str, kb_search.Filters, int, list[Status]]:
     )
     limit = request.args.get("limit", type=int) or 10
     limit = max(1, min(limit, current_app.config["SEARCH_MAX_LIMIT"]))
-    statuses = list(store.visible_statuses(current_user.role))
-    if request.args.get("drafts") != "1" or not has_role(current_user, Role.AUTHOR):
-        statuses = [Status.PUBLISHED]
+    statuses = [Status.PUBLISHED]
+    if request.args.get("drafts") == "1" and has_role(current_user, Role.AUTHOR):
+        statuses = list(store.visible_statuses(current_user.role))
     return text, filters, limit, statuses
 
 
-def run_search(*, typing: bool = False) -> kb_search.SearchPage | None:
+def run_search(*, source: str) -> kb_search.SearchPage | None:
+    """Search for the request's query and log it (see kb.feedback) under the request's episode."""
     text, filters, limit, statuses = search_request()
     if not text.strip():
         return None
     session = get_session()
     if kb_search.is_behind(session):
         kb_search.sync(session)
-    return kb_search.search(text, statuses=statuses, limit=limit, filters=filters, typing=typing)
+    page = kb_search.search(
+        text,
+        statuses=statuses,
+        limit=limit,
+        filters=filters,
+        vocabulary=current_vocabulary(session),
+        typing=request.args.get("typing") == "1",
+    )
+    episode = request.args.get("sid")
+    feedback.record_search(
+        session,
+        query=text,
+        role=current_user.role,
+        results=page.total,
+        episode=episode if feedback.is_episode_id(episode) else None,
+        source=source,
+    )
+    session.commit()
+    return page
 
 
 @bp.route("/")
 @role_required()
 def search():
-    page = run_search()
-    return render_template("agent/search.html", page=page, args=request.args)
+    page = run_search(source="ui")
+    episode = request.args.get("sid")
+    episode = episode if feedback.is_episode_id(episode) else secrets.token_urlsafe(12)
+    return render_template("agent/search.html", page=page, args=request.args, episode=episode)
 
 
 @bp.route("/search/results")
 @role_required()
 def results():
     """The result list alone, for search-as-you-type."""
-    page = run_search(typing=request.args.get("typing") == "1")
+    page = run_search(source="ui")
     return render_template("agent/_results.html", page=page, args=request.args)
 
 
 @bp.route("/articles/<slug>")
 @role_required()
 def article(slug: str):
+    session = get_session()
     try:
-        found = store.get_article(get_session(), slug, role=current_user.role)
+        found = store.get_article(session, slug, role=current_user.role)
     except store.ArticleNotFound:
         abort(404)
+    episode = request.args.get("from")
+    if feedback.is_episode_id(episode) and feedback.record_opened(session, episode, slug):
+        session.commit()
     return render_template("agent/article.html", article=found, rendered=render_article(found.body))
+
+
+@bp.route("/articles/<slug>/helpful", methods=["POST"])
+@role_required()
+def helpful(slug: str):
+    session = get_session()
+    try:
+        found = store.get_article(session, slug, role=current_user.role)
+    except store.ArticleNotFound:
+        abort(404)
+    feedback.record_helpful(session, found, current_user, request.form.get("helpful") == "yes")
+    session.commit()
+    kb_search.sync(session)
+    flash("Thanks: your answer helps the next agent find the right article.", "info")
+    return redirect(url_for("agent.article", slug=slug))

@@ -10,11 +10,11 @@ from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from kb import auth, store
+from kb import auth, feedback, golden, store, vocabulary
 from kb import search as kb_search
 from kb.auth import is_bearer_request, role_required
 from kb.db import get_session
-from kb.models import Article, Revision, Role, Status, User
+from kb.models import Article, GoldenQuery, Revision, Role, Status, User
 from kb.render import to_html
 from kb.security import csrf
 from kb.views.admin import apply_user_change
@@ -73,7 +73,7 @@ def search():
     text = search_request()[0]
     if not text.strip():
         return error(400, "bad_request", "Add a query: /api/v1/search?q=words")
-    page = run_search(typing=request.args.get("typing") == "1")
+    page = run_search(source="api")
     return jsonify(
         query=page.query,
         total=page.total,
@@ -115,7 +115,27 @@ def articles():
 @bp.route("/articles/<slug>")
 @role_required()
 def article(slug: str):
-    return jsonify(article_json(store.get_article(get_session(), slug, role=current_user.role)))
+    """One article; `?sid=` (the search episode it was found in) records that the search led here."""
+    session = get_session()
+    found = store.get_article(session, slug, role=current_user.role)
+    episode = request.args.get("sid")
+    if feedback.is_episode_id(episode) and feedback.record_opened(session, episode, slug):
+        session.commit()
+    return jsonify(article_json(found))
+
+
+@bp.route("/articles/<slug>/feedback", methods=["POST"])
+@role_required()
+def article_feedback(slug: str):
+    data = _json_body()
+    if not isinstance(data.get("helpful"), bool):
+        raise _BadRequest("Send {\"helpful\": true} or {\"helpful\": false}.")
+    session = get_session()
+    found = store.get_article(session, slug, role=current_user.role)
+    feedback.record_helpful(session, found, current_user, data["helpful"])
+    session.commit()
+    kb_search.sync(session)
+    return jsonify(slug=slug, helpful=data["helpful"])
 
 
 def _article_summary(article: Article) -> dict:
@@ -164,7 +184,7 @@ def update_article(slug: str):
 
 def _save(data: dict, existing: Article | None, *, created_status: int):
     fields = fields_from(data, existing)
-    result, indexed = save_and_index(
+    outcome = save_and_index(
         get_session(),
         fields,
         user=current_user,
@@ -172,8 +192,15 @@ def _save(data: dict, existing: Article | None, *, created_status: int):
         article=existing,
         verified=bool(data.get("verified")),
     )
-    body = article_json(result.article)
-    return jsonify(article=body, changed=result.changed, indexed=indexed), created_status
+    return (
+        jsonify(
+            article=article_json(outcome.result.article),
+            changed=outcome.result.changed,
+            indexed=outcome.indexed,
+            warnings=outcome.warnings,
+        ),
+        created_status,
+    )
 
 
 @bp.route("/articles/<slug>/revisions")
@@ -272,3 +299,100 @@ def _role_of(data: dict) -> Role:
 def _user_json(user: User) -> dict:
     return {"username": user.username, "role": user.role.value, "active": user.is_active, "created_at": user.created_at.isoformat()}
 
+
+
+# --- search vocabulary and golden queries --------------------------------------------------------
+
+
+@bp.route("/synonyms")
+@role_required(Role.AUTHOR)
+def synonyms():
+    return jsonify(groups=[_group_json(g) for g in vocabulary.list_groups(get_session())])
+
+
+@bp.route("/synonyms", methods=["POST"])
+@role_required(Role.AUTHOR)
+def create_synonyms():
+    return _save_group(None, 201)
+
+
+@bp.route("/synonyms/<int:group_id>", methods=["PUT", "DELETE"])
+@role_required(Role.AUTHOR)
+def change_synonyms(group_id: int):
+    session = get_session()
+    group = vocabulary.get_group(session, group_id)
+    if group is None:
+        return error(404, "not_found", f"No synonym group {group_id}.")
+    if request.method == "DELETE":
+        vocabulary.delete_group(session, group)
+        session.commit()
+        return jsonify(deleted=group_id, warnings=_golden_warnings())
+    return _save_group(group, 200)
+
+
+def _save_group(group, status: int):
+    session = get_session()
+    terms = _json_body().get("terms")
+    if not isinstance(terms, list):
+        raise _BadRequest('Send {"terms": ["wifi", "wireless", ...]}.')
+    try:
+        saved = vocabulary.save_group(session, terms, user=current_user, group=group)
+    except vocabulary.VocabularyError as exc:
+        session.rollback()
+        return error(400, "invalid", str(exc), fields={"terms": str(exc)})
+    session.commit()
+    return jsonify(group=_group_json(saved), warnings=_golden_warnings()), status
+
+
+def _golden_warnings() -> list[str]:
+    session = get_session()
+    found = golden.regressions(session)
+    session.commit()
+    return [f"This change pushed a golden query out of the top 3: {r.describe()}" for r in found]
+
+
+def _group_json(group) -> dict:
+    return {"id": group.id, "terms": list(group.terms), "updated_at": group.updated_at.isoformat()}
+
+
+@bp.route("/golden")
+@role_required(Role.AUTHOR)
+def golden_queries():
+    """Run every golden query now and report pass/fail with ranks."""
+    session = get_session()
+    results = golden.check(session)
+    session.commit()
+    return jsonify(
+        passed=sum(1 for r in results if r.passed),
+        total=len(results),
+        results=[
+            {"id": r.golden.id, "query": r.golden.query, "article": r.golden.article.slug, "rank": r.rank, "passed": r.passed}
+            for r in results
+        ],
+    )
+
+
+@bp.route("/golden", methods=["POST"])
+@role_required(Role.AUTHOR)
+def create_golden():
+    data = _json_body()
+    session = get_session()
+    try:
+        found = golden.add_golden(session, str(data.get("query", "")), str(data.get("article", "")), user=current_user)
+    except golden.GoldenError as exc:
+        session.rollback()
+        return error(400, "invalid", str(exc))
+    session.commit()
+    return jsonify(id=found.id, query=found.query, article=found.article.slug), 201
+
+
+@bp.route("/golden/<int:golden_id>", methods=["DELETE"])
+@role_required(Role.AUTHOR)
+def delete_golden(golden_id: int):
+    session = get_session()
+    found = session.get(GoldenQuery, golden_id)
+    if found is None:
+        return error(404, "not_found", f"No golden query {golden_id}.")
+    golden.delete_golden(session, found)
+    session.commit()
+    return jsonify(deleted=golden_id)

@@ -1,13 +1,14 @@
 """Read article fields sent by a form or a JSON body, the same way for the UI and the API."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from kb import golden, store
 from kb import search as kb_search
-from kb import store
 from kb.models import Article, Audience, Status, User
 
 _ENUMS = {"audience": Audience, "status": Status}
@@ -52,19 +53,40 @@ def fields_from(data: Mapping[str, Any], existing: Article | None) -> store.Arti
     return merged
 
 
+@dataclass
+class SaveOutcome:
+    result: store.SaveResult
+    indexed: bool
+    regressions: list[golden.GoldenResult] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"This change pushed a golden query out of the top 3: {r.describe()}" for r in self.regressions]
+
+
 def save_and_index(
     session: Session, data: store.ArticleFields, *, user: User, message: str, article: Article | None, verified: bool = False
-) -> tuple[store.SaveResult, bool]:
-    """Save, commit, and update the search index before returning; the bool says if indexing worked.
+) -> SaveOutcome:
+    """Save, commit, update the search index, then re-check the golden queries.
 
     Should the index be busy, the change is still committed and its index event stays pending:
     the next save or search applies it.
     """
     result = store.save_article(session, data, user=user, message=message, article=article, verified=verified)
     session.commit()
+    if not result.changed:
+        return SaveOutcome(result, indexed=True)
+    return after_search_change(session, SaveOutcome(result, indexed=True))
+
+
+def after_search_change(session: Session, outcome: SaveOutcome) -> SaveOutcome:
+    """Bring the index up to date and find golden queries that a just-committed change broke."""
     try:
         kb_search.sync(session)
-    except Exception:  # noqa: BLE001  the article is safe in the database; say so instead of failing
+    except Exception:  # noqa: BLE001  the change is safe in the database; say so instead of failing
         current_app.logger.exception("Index update failed; it stays pending")
-        return result, False
-    return result, True
+        outcome.indexed = False
+        return outcome
+    outcome.regressions = golden.regressions(session)
+    session.commit()
+    return outcome

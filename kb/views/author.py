@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kb import store
+from kb import golden, store, vocabulary
 from kb.auth import role_required
 from kb.db import get_session
-from kb.models import Audience, Role, Status
+from kb.models import Audience, GoldenQuery, Role, Status
 from kb.render import render_article
-from kb.views.articleinput import fields_from, save_and_index
+from kb.views.articleinput import SaveOutcome, fields_from, save_and_index
 
 bp = Blueprint("author", __name__, url_prefix="/author")
 
@@ -51,7 +51,7 @@ def _edit(article):
         return _form(article, _values_of(article))
     try:
         data = fields_from(request.form, article)
-        result, indexed = save_and_index(
+        outcome = save_and_index(
             session,
             data,
             user=current_user,
@@ -62,8 +62,8 @@ def _edit(article):
     except store.ArticleInvalid as invalid:
         session.rollback()
         return _form(article, request.form.to_dict(), invalid.errors), 400
-    _flash_result(result, indexed)
-    return redirect(url_for("agent.article", slug=result.article.slug))
+    _flash_outcome(outcome)
+    return redirect(url_for("agent.article", slug=outcome.result.article.slug))
 
 
 def _values_of(article) -> dict[str, str]:
@@ -84,13 +84,15 @@ def _form(article, values: dict[str, str], errors: list[store.FieldError] | None
     )
 
 
-def _flash_result(result: store.SaveResult, indexed: bool) -> None:
-    if not result.changed:
+def _flash_outcome(outcome: SaveOutcome) -> None:
+    if not outcome.result.changed:
         flash("Nothing changed, so no new revision was saved.", "info")
     else:
-        flash(f"Saved revision {result.article.version}.", "info")
-    if result.changed and not indexed:
+        flash(f"Saved revision {outcome.result.article.version}.", "info")
+    if not outcome.indexed:
         flash("Saved, but the search index is busy: the change will be searchable shortly.", "warning")
+    for warning in outcome.warnings:
+        flash(warning, "warning")
 
 
 @bp.route("/articles/<slug>/revisions")
@@ -107,3 +109,75 @@ def revision(slug: str, number: int):
     except store.ArticleNotFound:
         abort(404)
     return render_template("author/revision.html", article=article, revision=found, rendered=render_article(found.body))
+
+
+# --- search vocabulary and golden queries --------------------------------------------------------
+
+
+@bp.route("/synonyms", methods=["GET", "POST"])
+def synonyms():
+    session = get_session()
+    if request.method == "POST":
+        _change_vocabulary(lambda: vocabulary.save_group(session, vocabulary.parse_terms(request.form.get("terms", "")), user=current_user))
+        return redirect(url_for("author.synonyms"))
+    return render_template("author/synonyms.html", groups=vocabulary.list_groups(session))
+
+
+@bp.route("/synonyms/<int:group_id>", methods=["POST"])
+def synonym(group_id: int):
+    session = get_session()
+    group = vocabulary.get_group(session, group_id)
+    if group is None:
+        abort(404)
+    if request.form.get("action") == "delete":
+        _change_vocabulary(lambda: vocabulary.delete_group(session, group))
+    else:
+        _change_vocabulary(lambda: vocabulary.save_group(session, vocabulary.parse_terms(request.form.get("terms", "")), user=current_user, group=group))
+    return redirect(url_for("author.synonyms"))
+
+
+def _change_vocabulary(change) -> None:
+    """Apply a vocabulary change, commit, and warn about golden queries it broke."""
+    session = get_session()
+    try:
+        change()
+    except vocabulary.VocabularyError as exc:
+        session.rollback()
+        flash(f"Not saved: {exc}.", "error")
+        return
+    session.commit()
+    flash("Vocabulary saved: it applies to the next search.", "info")
+    for regression in golden.regressions(session):
+        flash(f"This change pushed a golden query out of the top 3: {regression.describe()}", "warning")
+    session.commit()
+
+
+@bp.route("/golden", methods=["GET", "POST"])
+def golden_queries():
+    session = get_session()
+    if request.method == "POST":
+        try:
+            golden.add_golden(session, request.form.get("query", ""), request.form.get("article", ""), user=current_user)
+        except golden.GoldenError as exc:
+            session.rollback()
+            flash(f"Not added: {exc}.", "error")
+        else:
+            session.commit()
+            flash("Golden query added.", "info")
+        return redirect(url_for("author.golden_queries"))
+    results = golden.check(session)
+    session.commit()
+    slugs = store.list_articles(session, role=current_user.role, status=Status.PUBLISHED)
+    return render_template("author/golden.html", results=results, articles=slugs, top=golden.TOP)
+
+
+@bp.route("/golden/<int:golden_id>/delete", methods=["POST"])
+def delete_golden(golden_id: int):
+    session = get_session()
+    found = session.get(GoldenQuery, golden_id)
+    if found is None:
+        abort(404)
+    golden.delete_golden(session, found)
+    session.commit()
+    flash("Golden query removed.", "info")
+    return redirect(url_for("author.golden_queries"))

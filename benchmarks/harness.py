@@ -1,0 +1,197 @@
+"""The two systems under measurement: a throwaway kb instance and an SQLite FTS5 reference.
+
+Why a real `kb` process: agents reach kb over HTTP through waitress, so the figures that matter
+include routing, token authentication, JSON and the server's threads, not just the Whoosh call.
+Why FTS5 beside it: an absolute millisecond figure depends on the machine; a well-known engine on
+the same corpus, same queries, same machine says how much of kb's time is the price of its design.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from corpus import Article
+
+SERVER_START_TIMEOUT = 300.0  # a first start may still be catching up on the index
+HTTP_TIMEOUT = 60.0
+AGENT_USER, AGENT_PASSWORD = "bench", "bench-password-1"
+_RUNNING = re.compile(r"kb is running at (http://\S+?)/?\s*$", re.MULTILINE)
+
+
+def kb_executable() -> str:
+    """The `kb` beside this interpreter (the project's virtualenv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "kb"
+    found = str(beside) if beside.exists() else shutil.which("kb")
+    if not found:
+        raise RuntimeError("no `kb` command: run with the project's .venv/bin/python")
+    return found
+
+
+@dataclass
+class SearchResponse:
+    """What one search cost the client, what the server says it cost, and how many hits came back."""
+
+    wall_ms: float
+    took_ms: float
+    hits: int
+
+
+class KbInstance:
+    """A kb instance living entirely in `root`: its own database, index and (empty) starter folder.
+
+    Every KB_* variable of the caller's environment is dropped, so nothing leaks in from a
+    developer's own instance, and the instance's files never touch the repository.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "starter").mkdir(parents=True, exist_ok=True)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+        self.env.update(
+            KB_DATABASE_URL=f"sqlite:///{root / 'kb.db'}",
+            KB_INDEX_DIR=str(root / "index"),
+            KB_SECRET_KEY="bench",
+            KB_ARTICLES_DIR=str(root / "starter"),
+        )
+        self.kb = kb_executable()
+        self.server: subprocess.Popen[bytes] | None = None
+        self.base_url = ""
+        self.token = ""
+
+    def run(self, *args: str) -> str:
+        """Run one `kb` command to completion; return its stdout, fail loudly with its output."""
+        done = subprocess.run([self.kb, *args], env=self.env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"kb {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    def timed(self, *args: str) -> float:
+        """Seconds `kb ARGS` takes end to end, process start included (what an operator waits)."""
+        started = time.perf_counter()
+        self.run(*args)
+        return time.perf_counter() - started
+
+    def create_agent(self) -> None:
+        """An agent user and an API token for it (the token is the last line `kb token create` prints)."""
+        self.run("user", "add", AGENT_USER, "--role", "agent", "--password", AGENT_PASSWORD)
+        self.token = self.run("token", "create", AGENT_USER).strip().splitlines()[-1].strip()
+
+    def start(self) -> None:
+        """Start `kb serve --port 0` and wait for the line that says where it listens."""
+        log_path = self.root / "serve.log"
+        log = log_path.open("wb")
+        self.server = subprocess.Popen(
+            [self.kb, "serve", "--port", "0", "--threads", "4"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            match = _RUNNING.search(log_path.read_text(errors="replace"))
+            if match:
+                self.base_url = match.group(1)
+                return
+            if self.server.poll() is not None:
+                raise RuntimeError(f"kb serve exited {self.server.returncode}:\n{log_path.read_text(errors='replace')}")
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"kb serve did not say it was running within {SERVER_START_TIMEOUT:.0f} s")
+
+    def stop(self) -> None:
+        """Stop the server this instance started (and only it)."""
+        if self.server is None or self.server.poll() is not None:
+            return
+        self.server.send_signal(signal.SIGINT)
+        try:
+            self.server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            self.server.wait()
+
+    def search(self, text: str, *, typing: bool = False, limit: int = 10) -> SearchResponse:
+        """One `GET /api/v1/search`, timed from request to parsed body, as a helpdesk tool sees it."""
+        params = {"q": text, "limit": str(limit)}
+        if typing:
+            params["typing"] = "1"
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v1/search?{urllib.parse.urlencode(params)}",
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
+        )
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+            body = response.read()
+        wall_ms = (time.perf_counter() - started) * 1000
+        page = json.loads(body)
+        return SearchResponse(wall_ms, float(page["took_ms"]), len(page["results"]))
+
+
+class Fts5Reference:
+    """SQLite FTS5 over the same articles: one table (title, summary, body), bm25 ranking.
+
+    The porter tokenizer is used because kb stems too; without it FTS5 would do less work per
+    query than kb and look faster for a reason that has nothing to do with speed.
+    """
+
+    COLUMNS = ("title", "summary", "body")
+    SQL = (
+        "SELECT rowid, title, snippet(t, -1, '<mark>', '</mark>', '…', 24) FROM t "
+        "WHERE t MATCH ? ORDER BY bm25(t, 10.0, 5.0, 1.0) LIMIT ?"
+    )
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path)
+        if not fts5_available(self.db):
+            raise RuntimeError("this Python's sqlite3 has no FTS5 module")
+        self.db.execute("CREATE VIRTUAL TABLE t USING fts5(title, summary, body, tokenize='porter unicode61')")
+
+    def load(self, articles: Sequence[Article]) -> float:
+        """Insert every article and merge the index; return the seconds it took."""
+        started = time.perf_counter()
+        with self.db:
+            self.db.executemany("INSERT INTO t(title, summary, body) VALUES (?, ?, ?)", ((a.title, a.summary, a.body) for a in articles))
+            self.db.execute("INSERT INTO t(t) VALUES ('optimize')")
+        return time.perf_counter() - started
+
+    def search(self, text: str, *, typing: bool = False, limit: int = 10) -> SearchResponse:
+        """The same query, in process: rank, take the top `limit` and build their snippets."""
+        expression = fts5_expression(text, typing=typing)
+        started = time.perf_counter()
+        rows = self.db.execute(self.SQL, (expression, limit)).fetchall() if expression else []
+        wall_ms = (time.perf_counter() - started) * 1000
+        return SearchResponse(wall_ms, wall_ms, len(rows))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def fts5_available(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(x)")
+        db.execute("DROP TABLE temp.fts5_probe")
+        return True
+    except sqlite3.OperationalError:
+        return False
+
+
+def fts5_expression(text: str, *, typing: bool = False) -> str:
+    """An FTS5 query: every token quoted (so no input is a syntax error), OR-ed like kb's concepts.
+
+    OR, not FTS5's default AND: kb ranks any article matching some of the words, and an AND of a
+    ten-word sentence would match almost nothing and cost FTS5 almost nothing. A word still being
+    typed becomes a prefix query (`"passw"*`); typos are passed as they are.
+    """
+    tokens = [t for t in text.split() if re.search(r"\w", t)]
+    quoted = ['"' + t.replace('"', '""') + '"' for t in tokens]
+    if typing and quoted and not text[-1:].isspace():
+        quoted[-1] += "*"
+    return " OR ".join(quoted)

@@ -1,0 +1,520 @@
+"""Search relevance: kb against plain Whoosh BM25F on a judged FAQ-retrieval set.
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/relevance.py [--data DIR] [--show-misses N] [--strict]
+
+The corpus is imported into a throwaway kb instance through `kb import` and every query goes
+through `/api/v1/search`, the code path of the search page and the API, so the figures measure
+what agents get, not a re-implementation of it. The baseline is what kb would be with no ranking
+work at all: one Whoosh BM25F index over title and body, default parameters, no stemming.
+
+Two query styles share the judgments: the data set's full sentences, and short agent-style
+queries derived from them (first three content words, the last one half-typed), because agents
+type a few words mid-call rather than the customer's whole sentence.
+
+The data stays where it is (see its SOURCE.md: it must not be copied into this repository); the
+saved run holds only ids, ranks and figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import yaml
+from whoosh import scoring
+from whoosh.analysis import StandardAnalyzer
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.filedb.filestore import RamStorage
+from whoosh.qparser import MultifieldParser, OrGroup
+
+from metrics import CUTOFF, METRICS, RECALL_DEPTH, evaluate, first_relevant_rank, percentile
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "relevance-dev"
+RUNS_DIR = REPO_ROOT / "benchmarks" / "runs"
+STYLES = ("sentence", "short")
+SYSTEMS = ("baseline", "kb")
+NDCG, MRR, RECALL = f"nDCG@{CUTOFF}", f"MRR@{CUTOFF}", f"Recall@{RECALL_DEPTH}"
+
+# Targets: (style, metric, minimum kb/baseline ratio). On top of these, no kb figure may be
+# lower than the baseline's.
+TARGETS = (("sentence", NDCG, 1.10), ("short", RECALL, 1.25))
+
+# The figures SOURCE.md reports for plain BM25 (k1=1.2, b=0.75) on sentences. Its setup is
+# replicated exactly (ReferenceBM25) to check the data and the metric code; the baseline differs
+# from it by design (Whoosh's BM25F and analyzer, title and body as two fields).
+REFERENCE = {MRR: 0.7723, NDCG: 0.8171, RECALL: 0.8691}
+REFERENCE_TOLERANCE = 0.001
+
+# Short queries: this many content words, the last one cut to this share of its letters.
+SHORT_WORDS = 3
+TYPED_SHARE = 0.6
+MIN_TYPED = 3
+
+# Words that carry no topic, dropped when deriving a short query: an agent types none of them.
+# Lucene's English stop words; the common English function words (pronouns, question words,
+# auxiliaries, determiners, quantifiers, prepositions, as in NLTK's English list) with the modals
+# and contractions customers use; and the phrases a question is wrapped in ("is there a way",
+# "I'd like to know", "is it possible").
+LUCENE_STOP_WORDS = """a an and are as at be but by for if in into is it no not of on or such that
+    the their then there these they this to was will with"""
+FUNCTION_WORDS = """i me my mine myself we us our ours ourselves you your yours yourself he him his
+    himself she her hers herself its itself them theirs themselves
+    someone somebody anyone anybody something anything everything
+    what which who whom whose why how where when whether those
+    am were been being do does did done doing have has had having
+    can could would should shall may might must
+    i'm i've i'd i'll you're don't doesn't didn't can't cannot won't wouldn't isn't aren't wasn't
+    it's there's what's let's
+    because until while about against between through during before after above below from
+    up down out off over under again further once here now nor
+    all any both each few more most other some own same so than too very just also"""
+QUESTION_WRAPPERS = "way ways want wants wanted need needs know like please able possible"
+_LUCENE_STOP_SET = frozenset(LUCENE_STOP_WORDS.split())
+STOP_WORDS = frozenset(" ".join((LUCENE_STOP_WORDS, FUNCTION_WORDS, QUESTION_WRAPPERS)).split())
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
+# Characters Whoosh's query parser reads as syntax; the analyzer splits words on them anyway.
+_QUERY_SYNTAX = re.compile(r"[^\w\s.]")
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    text: str
+
+
+@dataclass
+class DataSet:
+    docs: list[Doc]
+    queries: list[Query]
+    qrels: dict[str, set[str]]
+
+
+@dataclass
+class Answer:
+    """One system's answer to one query: ranked doc ids and what it cost."""
+
+    doc_ids: list[str]
+    seconds: float
+    server_ms: float | None = None
+
+
+@dataclass
+class StyleRun:
+    """Every query of one style sent to one system."""
+
+    texts: dict[str, str]
+    answers: dict[str, Answer] = field(default_factory=dict)
+
+    def rankings(self) -> dict[str, list[str]]:
+        return {query_id: answer.doc_ids for query_id, answer in self.answers.items()}
+
+
+class SearchSystem(Protocol):
+    def search(self, text: str, *, typing: bool) -> Answer: ...
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def load_data(folder: Path) -> DataSet:
+    """Read corpus.jsonl, queries.jsonl and qrels.tsv (only judged queries are kept)."""
+    docs = [Doc(d["id"], d["title"], d["body"]) for d in _jsonl(folder / "corpus.jsonl")]
+    qrels: dict[str, set[str]] = {}
+    for line in (folder / "qrels.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            query_id, doc_id, grade = line.split("\t")
+            if int(grade) > 0:
+                qrels.setdefault(query_id, set()).add(doc_id)
+    queries = [Query(q["id"], q["text"]) for q in _jsonl(folder / "queries.jsonl") if q["id"] in qrels]
+    return DataSet(docs, queries, qrels)
+
+
+def _jsonl(path: Path) -> Iterator[dict]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def short_query(sentence: str) -> str:
+    """The first content words of `sentence`, the last one half-typed, as an agent would type it.
+
+    Deterministic, so every run and both systems get the same text. Falls back to the sentence's
+    first words when it has no content word at all.
+    """
+    tokens = [_without_possessive(t) for t in _WORD.findall(sentence.lower().replace("\u2019", "'"))]
+    content = [t for t in tokens if t not in STOP_WORDS and (len(t) > 1 or t.isdigit())]
+    chosen = (content or tokens)[:SHORT_WORDS]
+    if not chosen:
+        return sentence.strip()
+    last = chosen[-1]
+    chosen[-1] = last[: max(MIN_TYPED, math.ceil(TYPED_SHARE * len(last)))]
+    return " ".join(chosen)
+
+
+def _without_possessive(token: str) -> str:
+    return token[:-2] if token.endswith("'s") and token not in STOP_WORDS else token
+
+
+# --- kb ----------------------------------------------------------------------------------------
+
+
+class KbSystem:
+    """A throwaway kb instance holding the corpus, searched through its JSON API."""
+
+    def __init__(self, client, token: str, doc_ids: dict[str, str]):
+        self._client = client
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._doc_ids = doc_ids  # slug -> corpus id
+
+    def search(self, text: str, *, typing: bool) -> Answer:
+        params = {"q": text, "limit": CUTOFF}
+        if typing:
+            params["typing"] = 1
+        started = time.perf_counter()
+        response = self._client.get("/api/v1/search", query_string=params, headers=self._headers)
+        seconds = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"kb search for {text!r} answered {response.status_code}: {response.get_data(as_text=True)}")
+        body = response.get_json()
+        return Answer([self._doc_ids[hit["slug"]] for hit in body["results"]], seconds, body["took_ms"])
+
+
+@contextmanager
+def kb_instance(docs: list[Doc]) -> Iterator[KbSystem]:
+    """Build kb in a temporary folder, import the corpus with `kb import`, log in an agent."""
+    from kb import create_app, db
+
+    with tempfile.TemporaryDirectory(prefix="kb-relevance-") as tmp:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "x",
+                "DATABASE_URL": f"sqlite:///{tmp}/kb.db",
+                "INDEX_DIR": f"{tmp}/index",
+                "RATELIMIT_ENABLED": False,
+            }
+        )
+        db.create_schema(app)
+        runner = app.test_cli_runner()
+        _cli(runner, "import", str(write_articles(docs, Path(tmp) / "articles")))
+        _cli(runner, "user", "add", "bench", "--role", "agent", "--password", "bench-password-1")
+        token = _cli(runner, "token", "create", "bench").strip().splitlines()[-1]
+        yield KbSystem(app.test_client(), token, {slug_for(d.id): d.id for d in docs})
+
+
+def _cli(runner, *args: str) -> str:
+    """Run a kb command; a failure stops the benchmark, since the figures would be meaningless."""
+    result = runner.invoke(args=list(args))
+    if result.exit_code != 0:
+        raise RuntimeError(f"kb {' '.join(args[:2])} failed ({result.exit_code}):\n{result.output}")
+    return result.output
+
+
+def slug_for(doc_id: str) -> str:
+    slug = doc_id.lower()
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
+        raise ValueError(f"corpus id {doc_id!r} does not make a valid kb slug")
+    return slug
+
+
+def write_articles(docs: list[Doc], folder: Path) -> Path:
+    """Write each corpus document as a kb article file (front matter + body)."""
+    folder.mkdir()
+    for doc in docs:
+        meta = {"title": doc.title, "slug": slug_for(doc.id), "summary": "", "status": "published"}
+        front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+        (folder / f"{slug_for(doc.id)}.md").write_text(f"---\n{front}---\n{doc.body}\n", encoding="utf-8")
+    return folder
+
+
+# --- baseline -----------------------------------------------------------------------------------
+
+
+class BaselineSystem:
+    """Plain Whoosh BM25F (B=0.75, K1=1.2) over title and body, no stemming, no extras."""
+
+    def __init__(self, docs: list[Doc]):
+        schema = Schema(id=ID(stored=True), title=TEXT(analyzer=StandardAnalyzer()), body=TEXT(analyzer=StandardAnalyzer()))
+        index = RamStorage().create_index(schema)
+        with index.writer() as writer:
+            for doc in docs:
+                writer.add_document(id=doc.id, title=doc.title, body=doc.body)
+        self._searcher = index.searcher(weighting=scoring.BM25F())
+        self._parser = MultifieldParser(["title", "body"], schema, group=OrGroup)
+
+    def search(self, text: str, *, typing: bool) -> Answer:
+        """`typing` is ignored: the baseline has no prefix matching, it gets the text as is."""
+        started = time.perf_counter()
+        query = self._parser.parse(baseline_text(text))
+        doc_ids = [hit["id"] for hit in self._searcher.search(query, limit=CUTOFF)]
+        return Answer(doc_ids, time.perf_counter() - started)
+
+
+def baseline_text(text: str) -> str:
+    """`text` without query syntax, so parsing cannot fail or turn words into operators.
+
+    Lowercasing turns AND/OR/NOT/TO into plain words; the analyzer lowercases anyway.
+    """
+    return _QUERY_SYNTAX.sub(" ", text).lower()
+
+
+class ReferenceBM25:
+    """SOURCE.md's reference run: Lucene's BM25 over title + body as one field.
+
+    Tokens are lowercase [a-z0-9]+ without Lucene's stop words, no stemming. Only used to show
+    that data loading and metrics reproduce the published figures.
+    """
+
+    def __init__(self, docs: list[Doc], k1: float = 1.2, b: float = 0.75):
+        self._k1, self._b = k1, b
+        self._tfs = {doc.id: Counter(_reference_tokens(f"{doc.title}\n{doc.body}")) for doc in docs}
+        self._lengths = {doc_id: sum(tf.values()) for doc_id, tf in self._tfs.items()}
+        self._average = sum(self._lengths.values()) / len(docs)
+        self._df = Counter(term for tf in self._tfs.values() for term in tf)
+
+    def search(self, text: str, *, typing: bool) -> Answer:
+        started = time.perf_counter()
+        scores: Counter[str] = Counter()
+        for term in _reference_tokens(text):
+            for doc_id, tf in self._tfs.items():
+                if term in tf:
+                    scores[doc_id] += self._idf(term) * self._saturated(tf[term], self._lengths[doc_id])
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:CUTOFF]
+        return Answer([doc_id for doc_id, _ in ranked], time.perf_counter() - started)
+
+    def _idf(self, term: str) -> float:
+        n, df = len(self._tfs), self._df[term]
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def _saturated(self, frequency: int, length: int) -> float:
+        norm = 1 - self._b + self._b * length / self._average
+        return frequency * (self._k1 + 1) / (frequency + self._k1 * norm)
+
+
+def _reference_tokens(text: str) -> list[str]:
+    return [t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in _LUCENE_STOP_SET]
+
+
+# --- running and reporting ----------------------------------------------------------------------
+
+
+def run_style(system: SearchSystem, texts: dict[str, str], *, typing: bool) -> StyleRun:
+    run = StyleRun(texts)
+    for query_id, text in texts.items():
+        run.answers[query_id] = system.search(text, typing=typing)
+    return run
+
+
+def style_texts(queries: list[Query]) -> dict[str, dict[str, str]]:
+    return {
+        "sentence": {q.id: q.text for q in queries},
+        "short": {q.id: short_query(q.text) for q in queries},
+    }
+
+
+def change(kb: float, baseline: float) -> float | None:
+    return (kb - baseline) / baseline * 100 if baseline else None
+
+
+def figures(runs: dict[str, dict[str, StyleRun]], qrels: dict[str, set[str]]) -> dict[str, dict[str, dict[str, float]]]:
+    """figures[style][system][metric]."""
+    return {style: {system: evaluate(runs[system][style].rankings(), qrels) for system in SYSTEMS} for style in STYLES}
+
+
+def check_targets(scores: dict[str, dict[str, dict[str, float]]]) -> list[dict]:
+    """Each target with the figures it compares and whether kb meets it."""
+    results = []
+    for style, metric, ratio in TARGETS:
+        kb, baseline = scores[style]["kb"][metric], scores[style]["baseline"][metric]
+        results.append(
+            {"target": f"{style} {metric}: kb >= baseline x {ratio:.2f}", "kb": kb, "needed": baseline * ratio, "pass": kb >= baseline * ratio}
+        )
+    lower = [f"{style} {metric}" for style in STYLES for metric in METRICS if scores[style]["kb"][metric] < scores[style]["baseline"][metric]]
+    results.append({"target": "no kb metric below the baseline", "lower": lower, "pass": not lower})
+    return results
+
+
+def latency(runs: dict[str, dict[str, StyleRun]]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """p50 per system and style: wall time per request, and kb's own took_ms."""
+    result: dict[str, dict[str, dict[str, float | None]]] = {}
+    for system in SYSTEMS:
+        for style in STYLES:
+            answers = list(runs[system][style].answers.values())
+            server = [a.server_ms for a in answers if a.server_ms is not None]
+            result.setdefault(system, {})[style] = {
+                "p50_ms": round(percentile([a.seconds * 1000 for a in answers], 0.5), 2),
+                "server_p50_ms": round(percentile(server, 0.5), 2) if server else None,
+            }
+    return result
+
+
+def print_table(scores: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(f"{'style':<9}| {'metric':<10}| {'baseline':>8} | {'kb':>7} | {'change %':>8}")
+    print("-" * 52)
+    for style in STYLES:
+        for metric in METRICS:
+            baseline, kb = scores[style]["baseline"][metric], scores[style]["kb"][metric]
+            delta = change(kb, baseline)
+            shown = f"{delta:+.1f}%" if delta is not None else "n/a"
+            print(f"{style:<9}| {metric:<10}| {baseline:>8.4f} | {kb:>7.4f} | {shown:>8}")
+
+
+def print_targets(results: list[dict]) -> None:
+    print()
+    for result in results:
+        verdict = "PASS" if result["pass"] else "FAIL"
+        detail = f" (kb {result['kb']:.4f}, needed {result['needed']:.4f})" if "needed" in result else ""
+        if result.get("lower"):
+            detail = f" (lower: {', '.join(result['lower'])})"
+        print(f"{verdict}  {result['target']}{detail}")
+
+
+def print_reference_check(replica: dict[str, float], sentence_baseline: dict[str, float]) -> None:
+    """Show that SOURCE.md's run is reproduced, and how far the Whoosh baseline sits from it."""
+    print("\nSanity check against SOURCE.md's plain BM25 (k1=1.2, b=0.75), sentences:")
+    print(f"  {'metric':<10} {'SOURCE.md':>9} {'replica':>8} {'baseline':>9}")
+    for metric, reference in REFERENCE.items():
+        print(f"  {metric:<10} {reference:>9.4f} {replica[metric]:>8.4f} {sentence_baseline[metric]:>9.4f}")
+    same = all(abs(replica[m] - v) <= REFERENCE_TOLERANCE for m, v in REFERENCE.items())
+    print(f"  {'OK' if same else 'MISMATCH'}: the replica (Lucene BM25, one field) {'reproduces' if same else 'does not reproduce'} "
+          "the published figures; the baseline differs by Whoosh's idf and its separate title field.")
+
+
+def print_latency(p50: dict[str, dict[str, dict[str, float | None]]]) -> None:
+    print("\nQuery time p50 (ms, per request; kb through the Flask test client, server took_ms in brackets):")
+    for style in STYLES:
+        kb = p50["kb"][style]
+        print(f"  {style:<9} baseline {p50['baseline'][style]['p50_ms']:.2f}   kb {kb['p50_ms']:.2f} ({kb['server_p50_ms']})")
+
+
+def rank_of(run: StyleRun, query_id: str, qrels: dict[str, set[str]]) -> int | None:
+    return first_relevant_rank(run.answers[query_id].doc_ids, qrels[query_id])
+
+
+def print_misses(runs: dict[str, dict[str, StyleRun]], data: DataSet, count: int) -> None:
+    """The `count` queries kb ranks worst per style: not found first, then the lowest rank."""
+    titles = {doc.id: doc.title for doc in data.docs}
+    for style in STYLES:
+        kb_run, baseline_run = runs["kb"][style], runs["baseline"][style]
+        ranked = sorted(kb_run.answers, key=lambda q: (-(rank_of(kb_run, q, data.qrels) or CUTOFF + 1), q))
+        misses = [q for q in ranked if rank_of(kb_run, q, data.qrels) != 1][:count]
+        print(f"\nWorst kb queries ({style}): {len(misses)} shown")
+        for query_id in misses:
+            kb_rank = rank_of(kb_run, query_id, data.qrels) or "-"
+            base_rank = rank_of(baseline_run, query_id, data.qrels) or "-"
+            expected = ", ".join(titles[d] for d in sorted(data.qrels[query_id]))
+            print(f"- {query_id} kb rank {kb_rank}, baseline rank {base_rank}: {kb_run.texts[query_id]!r}")
+            print(f"    expected: {expected}")
+            for position, doc_id in enumerate(kb_run.answers[query_id].doc_ids[:3], start=1):
+                print(f"    kb {position}. {titles[doc_id]}")
+
+
+@dataclass
+class Report:
+    """Everything one benchmark run measured."""
+
+    data_dir: Path
+    data: DataSet
+    runs: dict[str, dict[str, StyleRun]]
+    scores: dict[str, dict[str, dict[str, float]]]
+    replica: dict[str, float]
+    targets: list[dict]
+    p50: dict[str, dict[str, dict[str, float | None]]]
+
+
+def measure(data_dir: Path) -> Report:
+    """Run both systems on both query styles, and the reference replica on sentences."""
+    data = load_data(data_dir)
+    texts = style_texts(data.queries)
+    print(f"{len(data.docs)} articles, {len(data.queries)} judged queries from {data_dir}", file=sys.stderr)
+    runs: dict[str, dict[str, StyleRun]] = {"baseline": {}, "kb": {}}
+    baseline = BaselineSystem(data.docs)
+    with kb_instance(data.docs) as kb:
+        for style in STYLES:
+            runs["baseline"][style] = run_style(baseline, texts[style], typing=False)
+            runs["kb"][style] = run_style(kb, texts[style], typing=style == "short")
+    replica = evaluate(run_style(ReferenceBM25(data.docs), texts["sentence"], typing=False).rankings(), data.qrels)
+    scores = figures(runs, data.qrels)
+    return Report(data_dir, data, runs, scores, replica, check_targets(scores), latency(runs))
+
+
+def save_run(report: Report) -> Path:
+    """Write the figures and per-query ranks (ids only: the data must not land in the repo)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    runs, scores, qrels = report.runs, report.scores, report.data.qrels
+    ranks = {
+        style: {q: {system: rank_of(runs[system][style], q, qrels) for system in SYSTEMS} for q in runs["kb"][style].answers}
+        for style in STYLES
+    }
+    record = {
+        "created": stamp,
+        "kb_commit": _kb_commit(),
+        "data": str(report.data_dir),
+        "queries": len(qrels),
+        "metrics": scores,
+        "changes_pct": {s: {m: change(scores[s]["kb"][m], scores[s]["baseline"][m]) for m in METRICS} for s in STYLES},
+        "targets": report.targets,
+        "reference": {"source_md": REFERENCE, "replica": report.replica},
+        "latency": report.p50,
+        "ranks": ranks,
+    }
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RUNS_DIR / f"relevance-{stamp}.json"
+    path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return path
+
+
+def _kb_commit() -> str | None:
+    """The commit the figures belong to (the working tree may hold more)."""
+    try:
+        found = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return found.stdout.strip()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with corpus.jsonl, queries.jsonl, qrels.tsv")
+    parser.add_argument("--show-misses", type=int, default=0, metavar="N", help="print the N worst kb queries per style")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    report = measure(args.data)
+    print_table(report.scores)
+    print_targets(report.targets)
+    print_reference_check(report.replica, report.scores["sentence"]["baseline"])
+    print_latency(report.p50)
+    if args.show_misses:
+        print_misses(report.runs, report.data, args.show_misses)
+    print(f"\nSaved {save_run(report).relative_to(REPO_ROOT)}")
+    return 1 if args.strict and not all(t["pass"] for t in report.targets) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Golden queries: relevance that cannot silently regress.
+
+Authors record queries in customer words and the article that must appear in the top 3 for
+each. They run on demand (`kb golden check`, the golden page) and after every article or synonym
+save, which warns when a change pushed a query out of the top 3. They travel with the articles
+as `golden-queries.yaml`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb import search as kb_search
+from kb import store
+from kb.db import utcnow
+from kb.models import GoldenQuery, Status, User
+from kb.vocabulary import current_vocabulary
+
+FILE_NAME = "golden-queries.yaml"
+TOP = 3
+DEPTH = 10  # ranks beyond this are reported as "not in the top 10"
+FILE_HEADER = "# Golden queries: for each query in customer words, the article that must be in the top 3.\n"
+
+
+class GoldenError(ValueError):
+    pass
+
+
+@dataclass
+class GoldenResult:
+    golden: GoldenQuery
+    rank: int | None
+    previous_rank: int | None
+
+    @property
+    def passed(self) -> bool:
+        return self.rank is not None and self.rank <= TOP
+
+    @property
+    def regressed(self) -> bool:
+        """It was in the top 3 at the last check and is not now."""
+        return not self.passed and self.previous_rank is not None and self.previous_rank <= TOP
+
+    def describe(self) -> str:
+        where = f"rank {self.rank}" if self.rank else f"not in the top {DEPTH}"
+        return f"'{self.golden.query}' → {self.golden.article.slug}: {where}"
+
+
+def list_golden(session: Session) -> list[GoldenQuery]:
+    return list(session.scalars(select(GoldenQuery).order_by(GoldenQuery.id)))
+
+
+def add_golden(session: Session, query: str, slug: str, *, user: User | None = None) -> GoldenQuery:
+    query = " ".join(query.split())
+    if not query:
+        raise GoldenError("the query is empty")
+    if len(query) > 500:
+        raise GoldenError("the query is longer than 500 characters")
+    article = store.find_by_slug(session, slug.strip())
+    if article is None:
+        raise GoldenError(f"there is no article '{slug}'")
+    exists = session.scalar(select(GoldenQuery.id).where(GoldenQuery.query == query, GoldenQuery.article_id == article.id))
+    if exists is not None:
+        raise GoldenError(f"'{query}' → {article.slug} is already a golden query")
+    golden = GoldenQuery(query=query, article=article, created_by_id=user.id if user else None)
+    session.add(golden)
+    session.flush()
+    return golden
+
+
+def delete_golden(session: Session, golden: GoldenQuery) -> None:
+    session.delete(golden)
+    session.flush()
+
+
+def check(session: Session, goldens: list[GoldenQuery] | None = None) -> list[GoldenResult]:
+    """Run golden queries as an agent would search, record each rank, and return the results."""
+    goldens = list_golden(session) if goldens is None else goldens
+    vocabulary = current_vocabulary(session)
+    now = utcnow()
+    results = []
+    for golden in goldens:
+        page = kb_search.search(golden.query, statuses=[Status.PUBLISHED], limit=DEPTH, vocabulary=vocabulary)
+        slugs = [hit.slug for hit in page.hits]
+        rank = slugs.index(golden.article.slug) + 1 if golden.article.slug in slugs else None
+        results.append(GoldenResult(golden, rank, golden.last_rank))
+        golden.last_rank, golden.last_checked_at = rank, now
+    session.flush()
+    return results
+
+
+def regressions(session: Session) -> list[GoldenResult]:
+    """Check every golden query and return those a change just pushed out of the top 3."""
+    return [result for result in check(session) if result.regressed]
+
+
+# --- the golden-queries.yaml file ---------------------------------------------------------------
+
+
+def read_file(path: Path) -> list[tuple[str, str]]:
+    """Read (query, article slug) pairs from a golden-queries file."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # every value is text
+    except UnicodeDecodeError:
+        raise GoldenError(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise GoldenError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise GoldenError(f"{path}: expected a list of '- query: ...' / '  article: slug' entries")
+    pairs = []
+    for number, entry in enumerate(data, start=1):
+        if not isinstance(entry, dict) or not entry.get("query") or not entry.get("article"):
+            raise GoldenError(f"{path}: entry {number} needs both 'query' and 'article'")
+        pairs.append((str(entry["query"]), str(entry["article"])))
+    return pairs
+
+
+def import_golden(session: Session, pairs: list[tuple[str, str]], *, user: User | None = None) -> tuple[int, list[str]]:
+    """Add the pairs not present yet; return (added, problems) where problems name skipped pairs."""
+    added, problems = 0, []
+    for query, slug in pairs:
+        try:
+            with session.begin_nested():
+                add_golden(session, query, slug, user=user)
+            added += 1
+        except GoldenError as exc:
+            if "already a golden query" not in str(exc):
+                problems.append(f"'{query}': {exc}")
+    return added, problems
+
+
+def dump_golden(goldens: list[GoldenQuery]) -> str:
+    entries = [{"query": g.query, "article": g.article.slug} for g in goldens]
+    return FILE_HEADER + (yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=10_000) if entries else "[]\n")

@@ -1,0 +1,130 @@
+"""The search vocabulary: synonym groups that authors keep, applied when a query runs.
+
+Customers say "wifi", "wireless" and "the internet thing"; articles say one of them. Groups are
+applied at query time (see kb.search.query), so a new synonym works at once without a reindex.
+Groups travel with the articles as `synonyms.yaml`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.db import utcnow
+from kb.models import SynonymGroup, User
+from kb.search.query import Vocabulary
+
+FILE_NAME = "synonyms.yaml"
+MAX_TERMS = 30
+MAX_TERM_LENGTH = 80
+FILE_HEADER = "# Synonym groups: each line lists words and phrasings that mean the same to a customer.\n"
+
+
+class VocabularyError(ValueError):
+    """A synonym group or file that cannot be used, with the reason (and place, for files)."""
+
+
+def normalize_terms(terms: Iterable[str]) -> list[str]:
+    """Lowercase, tidy and de-duplicate terms; raise VocabularyError if the group is unusable."""
+    seen: dict[str, None] = {}
+    for term in terms:
+        if not isinstance(term, str):
+            raise VocabularyError(f"'{term}' is not text")
+        term = " ".join(term.split()).lower()
+        if len(term) > MAX_TERM_LENGTH:
+            raise VocabularyError(f"'{term[:30]}…' is longer than {MAX_TERM_LENGTH} characters")
+        if term:
+            seen.setdefault(term, None)
+    if len(seen) < 2:
+        raise VocabularyError("a synonym group needs at least two different terms")
+    if len(seen) > MAX_TERMS:
+        raise VocabularyError(f"a synonym group holds at most {MAX_TERMS} terms")
+    return list(seen)
+
+
+def parse_terms(text: str) -> list[str]:
+    """Terms from a comma-separated line, as typed in the UI."""
+    return normalize_terms(text.split(","))
+
+
+def list_groups(session: Session) -> list[SynonymGroup]:
+    return list(session.scalars(select(SynonymGroup).order_by(SynonymGroup.id)))
+
+
+def get_group(session: Session, group_id: int) -> SynonymGroup | None:
+    return session.get(SynonymGroup, group_id)
+
+
+def save_group(session: Session, terms: Iterable[str], *, user: User | None, group: SynonymGroup | None = None) -> SynonymGroup:
+    """Create a group, or replace the terms of `group`."""
+    normalized = normalize_terms(terms)
+    if group is None:
+        group = SynonymGroup(terms=normalized, updated_by_id=user.id if user else None)
+        session.add(group)
+    else:
+        group.terms = normalized
+        group.updated_by_id = user.id if user else None
+    group.updated_at = utcnow()
+    session.flush()
+    return group
+
+
+def delete_group(session: Session, group: SynonymGroup) -> None:
+    session.delete(group)
+    session.flush()
+
+
+def current_vocabulary(session: Session) -> Vocabulary:
+    """The vocabulary as the database holds it now (read per search: the table is small)."""
+    return Vocabulary(session.scalars(select(SynonymGroup.terms)))
+
+
+# --- the synonyms.yaml file ---------------------------------------------------------------------
+
+
+def read_file(path: Path) -> list[list[str]]:
+    """Read a synonyms file: a YAML list of lists of terms."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # every value is text
+    except UnicodeDecodeError:
+        raise VocabularyError(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise VocabularyError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise VocabularyError(f"{path}: expected a list of synonym groups, like '- [wifi, wireless]'")
+    groups = []
+    for number, group in enumerate(data, start=1):
+        if not isinstance(group, list):
+            raise VocabularyError(f"{path}: group {number} is not a list of terms")
+        try:
+            groups.append(normalize_terms(group))
+        except VocabularyError as exc:
+            raise VocabularyError(f"{path}: group {number}: {exc}") from None
+    return groups
+
+
+def import_groups(session: Session, groups: list[list[str]], *, user: User | None = None) -> int:
+    """Add the groups not already present (same set of terms); return how many were added.
+
+    Existing groups are never removed or changed by an import.
+    """
+    known = {frozenset(g.terms) for g in list_groups(session)}
+    added = 0
+    for terms in groups:
+        if frozenset(terms) not in known:
+            save_group(session, terms, user=user)
+            known.add(frozenset(terms))
+            added += 1
+    return added
+
+
+def dump_groups(groups: list[SynonymGroup]) -> str:
+    lines = [yaml.safe_dump([g.terms], default_flow_style=None, allow_unicode=True, width=10_000) for g in groups]
+    return FILE_HEADER + "".join(lines)

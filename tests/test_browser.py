@@ -1,0 +1,129 @@
+"""The live-call flow in a real headless Chromium: type, arrow down, Enter, Esc, and "/".
+
+Needs Debian's chromium and chromium-driver and the selenium package. Skipped (with the reason)
+where they are missing; CI sets KB_REQUIRE_BROWSER=1 so that there a missing browser fails.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from kbserver import KbServer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = pytest.mark.browser
+
+
+def _missing() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "the selenium package is not installed"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(path):
+            return f"{path} not found (apt-get install chromium chromium-driver)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing()
+    if reason:
+        if os.environ.get("KB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are required here but {reason}")
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_window_size(1280, 900)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with KbServer(tmp_path_factory.mktemp("browser"), {"KB_ADMIN_PASSWORD": "browser-test-pw"}) as running:
+        yield running
+
+
+def wait(driver, condition, timeout: float = 10):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+
+
+def log_in(browser, server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server.url + "login")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("browser-test-pw")
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "kb-q"))
+
+
+def active_id(browser) -> str:
+    return browser.execute_script("return document.activeElement && document.activeElement.id")
+
+
+def test_type_choose_with_arrows_open_with_enter(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    log_in(browser, server)
+    assert active_id(browser) == "kb-q", "the search box has focus on load"
+    box = browser.find_element(By.ID, "kb-q")
+    box.send_keys("printer offl")
+    wait(browser, lambda d: "printer-shows-offline" in d.find_element(By.ID, "kb-results").get_attribute("innerHTML"))
+    assert browser.current_url.startswith(server.url + "?q=printer"), "the address follows the query, without a reload"
+
+    box.send_keys(Keys.ARROW_DOWN)
+    box.send_keys(Keys.ARROW_DOWN)
+    box.send_keys(Keys.ARROW_UP)
+    results = browser.find_elements(By.CSS_SELECTOR, ".result")
+    assert "is-active" in results[0].get_attribute("class")
+    assert "is-active" not in results[1].get_attribute("class")
+    assert box.get_attribute("aria-activedescendant") == results[0].get_attribute("id")
+    target = results[0].find_element(By.CSS_SELECTOR, "a.result-link").get_attribute("href")
+    box.send_keys(Keys.ENTER)
+    wait(browser, lambda d: "/articles/" in d.current_url)
+    assert browser.current_url == target
+
+
+def test_slash_focuses_search_from_an_article_and_esc_clears(browser, server):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    log_in(browser, server) if "login" in browser.current_url else None
+    browser.get(server.url + "articles/vpn-will-not-connect")
+    browser.find_element(By.TAG_NAME, "body").click()
+    ActionChains(browser).send_keys("/").perform()
+    assert active_id(browser) == "kb-header-q"
+
+    browser.get(server.url)
+    box = browser.find_element(By.ID, "kb-q")
+    box.send_keys("vpn")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".result"))
+    box.send_keys(Keys.ESCAPE)
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".result"))
+    assert box.get_attribute("value") == ""
+    assert active_id(browser) == "kb-q"
+
+
+def test_pages_use_no_inline_script(server):
+    """The Content-Security-Policy forbids inline script, so pages must load theirs from kb."""
+    import urllib.request
+
+    html = urllib.request.urlopen(server.url + "login").read().decode()
+    assert "<script>" not in html and "<script src=" in html
