@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import hashlib
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ from queries import CLASSES, Query, QuerySet, build_queries  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 RUNS_DIR = REPO / "benchmarks" / "runs"
 DEFAULT_SIZES = (1_000, 10_000, 50_000)
+SYNONYMS_FILE = "synonyms.yaml"
 # p95 targets by corpus size: a size is held to the target of the smallest listed size >= it.
 TARGETS_MS = {10_000: 100.0, 50_000: 250.0}
 
@@ -96,6 +99,17 @@ def measure_fts5(fts: Fts5Reference, queries: QuerySet, samples: dict[str, list[
         sample.fts5_ms, sample.fts5_hits = response.wall_ms, response.hits
 
 
+def copy_synonyms(folder: Path) -> None:
+    """Ship kb's own synonym groups with the corpus, as a real installation would have them.
+
+    Synonyms widen queries (a matched group adds its other phrasings), so leaving them out
+    would measure a cheaper kb than the one agents use. `kb import` reads the file from the folder.
+    """
+    source = REPO / "articles" / SYNONYMS_FILE
+    if source.is_file():
+        shutil.copyfile(source, folder / SYNONYMS_FILE)
+
+
 def build_kb(kb: KbInstance, folder: Path, size: int) -> dict[str, float]:
     """Time `kb import` (files to searchable) and `kb reindex` (index build alone)."""
     progress(f"[{size:,}] kb import")
@@ -114,6 +128,7 @@ def bench_size(generator: Generator, size: int, per_class: int) -> dict[str, Any
     with tempfile.TemporaryDirectory(prefix=f"kb-bench-{size}-") as tmp:
         root = Path(tmp)
         write_corpus(articles, root / "articles")
+        copy_synonyms(root / "articles")
         kb = KbInstance(root / "kb")
         builds = build_kb(kb, root / "articles", size)
         samples = serve_and_measure(kb, queries, size)
@@ -254,7 +269,16 @@ def machine() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "commit": git("rev-parse", "HEAD"),
         "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "kb_source_sha256": source_digest(),
     }
+
+
+def source_digest() -> str:
+    """A digest of kb's Python sources: tells runs apart even when the changes are not committed."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "kb").rglob("*.py")):
+        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from kb import search as kb_search
 from kb import store
 from kb.db import utcnow
-from kb.models import GoldenQuery, Status, User
+from kb.models import GoldenQuery, User
+from kb.search.query import terms_of
 from kb.vocabulary import current_vocabulary
 
 FILE_NAME = "golden-queries.yaml"
@@ -69,6 +70,7 @@ def add_golden(session: Session, query: str, slug: str, *, user: User | None = N
     golden = GoldenQuery(query=query, article=article, created_by_id=user.id if user else None)
     session.add(golden)
     session.flush()
+    check(session, [golden])  # its rank now is the baseline that later changes are compared with
     return golden
 
 
@@ -84,8 +86,7 @@ def check(session: Session, goldens: list[GoldenQuery] | None = None) -> list[Go
     now = utcnow()
     results = []
     for golden in goldens:
-        page = kb_search.search(golden.query, statuses=[Status.PUBLISHED], limit=DEPTH, vocabulary=vocabulary)
-        slugs = [hit.slug for hit in page.hits]
+        slugs = kb_search.ranked_slugs(golden.query, limit=DEPTH, vocabulary=vocabulary)
         rank = slugs.index(golden.article.slug) + 1 if golden.article.slug in slugs else None
         results.append(GoldenResult(golden, rank, golden.last_rank))
         golden.last_rank, golden.last_checked_at = rank, now
@@ -93,9 +94,35 @@ def check(session: Session, goldens: list[GoldenQuery] | None = None) -> list[Go
     return results
 
 
-def regressions(session: Session) -> list[GoldenResult]:
-    """Check every golden query and return those a change just pushed out of the top 3."""
-    return [result for result in check(session) if result.regressed]
+def regressions(session: Session, changed: ChangedArticle | None = None) -> list[GoldenResult]:
+    """Check the golden queries a change could affect; return those it pushed out of the top 3.
+
+    After a vocabulary change every query is checked. After an article change, only queries
+    that could match the article before or after (sharing a term with it, counting typo
+    corrections and synonyms) or that target it: no other query's ranking can move.
+    """
+    goldens = list_golden(session)
+    if changed is not None:
+        vocabulary = current_vocabulary(session)
+        goldens = [
+            g
+            for g in goldens
+            if g.article_id == changed.article_id or kb_search.query_terms(g.query, vocabulary) & changed.terms
+        ]
+    return [result for result in check(session, goldens) if result.regressed]
+
+
+@dataclass
+class ChangedArticle:
+    article_id: int
+    terms: set[str]  # what the article contained before and after the change
+
+    @classmethod
+    def of(cls, article_id: int, *texts: str) -> ChangedArticle:
+        terms: set[str] = set()
+        for text in texts:
+            terms |= terms_of(text)
+        return cls(article_id, terms)
 
 
 # --- the golden-queries.yaml file ---------------------------------------------------------------

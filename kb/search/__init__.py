@@ -149,6 +149,22 @@ class SearchService:
         page.took_ms = round((time.perf_counter() - started) * 1000, 1)
         return page
 
+    def ranked_slugs(self, text: str, *, limit: int, vocabulary: Vocabulary | None = None) -> list[str]:
+        """The slugs an agent would see for `text`, best first: ranking only, no snippets or facets."""
+        with self._reading() as searcher:
+            plan = build(text, searcher.reader(), vocabulary)
+            if plan.is_empty:
+                return []
+            results = searcher.search(plan.query, limit=CANDIDATES, filter=_filter_query([Status.PUBLISHED], Filters()))
+            ranked = _rerank(searcher, [(hit.score, hit.docnum) for hit in results])[:limit]
+            column = searcher.reader().stored_fields
+            return [column(docnum)["slug"] for _, docnum in ranked]
+
+    def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
+        """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
+        with self._reading() as searcher:
+            return build(text, searcher.reader(), vocabulary).highlight
+
 
 def _filter_query(statuses: Iterable[Status], filters: Filters) -> wq.Query:
     parts: list[wq.Query] = [wq.Or([wq.Term("status", s.value) for s in statuses])]
@@ -231,6 +247,14 @@ def service() -> SearchService:
 
 def search(text: str, **options) -> SearchPage:
     return service().search(text, **options)
+
+
+def ranked_slugs(text: str, **options) -> list[str]:
+    return service().ranked_slugs(text, **options)
+
+
+def query_terms(text: str, vocabulary: Vocabulary | None = None) -> set[str]:
+    return service().query_terms(text, vocabulary)
 
 
 def sync(session: Session, *, progress: indexer.Progress | None = None) -> int:

@@ -16,11 +16,15 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from whoosh import query as wq
+from whoosh.query.compound import DefaultOr
 from whoosh.reading import IndexReader
 
 from kb.search.schema import FIELD_WEIGHTS, code_tokens, spelling_analyzer, text_analyzer
 
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
+# Whoosh's automatic choice preloads a 2,048-slot score array for every OR node on indexes under
+# 5,000 documents, which made small knowledge bases slower to search than large ones.
+_Or = DefaultOr
 CODE_BOOST = 6.0
 SYNONYM_WEIGHT = 0.8
 TYPO_WEIGHT = 0.5
@@ -84,6 +88,11 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+def terms_of(text: str) -> set[str]:
+    """The stems, words and codes of `text`: what a query could possibly match in it."""
+    return set(stems(text)) | set(words(text)) | set(code_tokens(text))
+
+
 class Vocabulary:
     """Synonym groups, matched against the query's words (longest phrase first)."""
 
@@ -125,7 +134,7 @@ def build(text: str, reader: IndexReader, vocabulary: Vocabulary | None = None, 
             clauses.append(clause)
             highlight.update(_highlight_terms(concept))
     clauses += _whole_phrase(concepts)
-    query = None if not clauses else clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+    query = None if not clauses else clauses[0] if len(clauses) == 1 else _Or(clauses)
     return QueryPlan(query, concepts, corrections, highlight)
 
 
@@ -134,7 +143,7 @@ def _whole_phrase(concepts: list[Concept]) -> list[wq.Query]:
     terms = [term for c in concepts if not c.quoted and c.alternatives for term in c.alternatives[0][0]]
     if not 2 <= len(terms) <= MAX_PHRASE_TERMS:
         return []
-    return [wq.Or([wq.Phrase(f, terms) for f in PHRASE_FIELDS], boost=PHRASE_BOOST)]
+    return [_Or([wq.Phrase(f, terms) for f in PHRASE_FIELDS], boost=PHRASE_BOOST)]
 
 
 def _concepts(text: str, vocabulary: Vocabulary) -> list[Concept]:
@@ -219,8 +228,10 @@ def corrections_for(reader: IndexReader, word: str) -> list[str]:
     """
     if len(word) < 4 or not word.isalpha():
         return []
-    max_edits = 2 if len(word) >= 8 else 1
     own = reader.doc_frequency("spelling", word)
+    if own and own * TYPO_DOMINANCE > reader.doc_count():
+        return []  # no word can be that much more common: not worth scanning the vocabulary
+    max_edits = 2 if len(word) >= 8 else 1
     candidates = []
     for term in reader.terms_within("spelling", word, max_edits, prefix=1):
         if term != word:
@@ -240,13 +251,13 @@ def _clause(concept: Concept) -> wq.Query | None:
             options.append(_fields_query(terms, weight))
     if not options:
         return None
-    return options[0] if len(options) == 1 else wq.Or(options)
+    return options[0] if len(options) == 1 else _Or(options)
 
 
 def _fields_query(terms: tuple[str, ...], weight: float) -> wq.Query:
     if len(terms) == 1:
-        return wq.Or([wq.Term(f, terms[0]) for f in TEXT_FIELDS], boost=weight)
-    return wq.Or([wq.Phrase(f, list(terms)) for f in TEXT_FIELDS], boost=weight)
+        return _Or([wq.Term(f, terms[0]) for f in TEXT_FIELDS], boost=weight)
+    return _Or([wq.Phrase(f, list(terms)) for f in TEXT_FIELDS], boost=weight)
 
 
 def _highlight_terms(concept: Concept) -> set[str]:

@@ -72,14 +72,20 @@ def save_and_index(
     Should the index be busy, the change is still committed and its index event stays pending:
     the next save or search applies it.
     """
+    before = _searchable_text(article) if article is not None else ""
     result = store.save_article(session, data, user=user, message=message, article=article, verified=verified)
     session.commit()
     if not result.changed:
         return SaveOutcome(result, indexed=True)
-    return after_search_change(session, SaveOutcome(result, indexed=True))
+    changed = golden.ChangedArticle.of(result.article.id, before, _searchable_text(result.article))
+    return after_search_change(session, SaveOutcome(result, indexed=True), changed)
 
 
-def after_search_change(session: Session, outcome: SaveOutcome) -> SaveOutcome:
+def _searchable_text(article: Article) -> str:
+    return "\n".join([article.title, article.summary, " ".join(article.tags), article.body])
+
+
+def after_search_change(session: Session, outcome: SaveOutcome, changed: golden.ChangedArticle) -> SaveOutcome:
     """Bring the index up to date and find golden queries that a just-committed change broke."""
     try:
         kb_search.sync(session)
@@ -87,6 +93,6 @@ def after_search_change(session: Session, outcome: SaveOutcome) -> SaveOutcome:
         current_app.logger.exception("Index update failed; it stays pending")
         outcome.indexed = False
         return outcome
-    outcome.regressions = golden.regressions(session)
+    outcome.regressions = golden.regressions(session, changed)
     session.commit()
     return outcome

@@ -1,0 +1,114 @@
+"""Golden queries and the synonym vocabulary: relevance that cannot silently regress."""
+from __future__ import annotations
+
+import re
+
+from conftest import PROJECT_ROOT, make_app
+
+
+def post(client, url: str, payload: dict):
+    return client.post(url, json=payload, headers={"X-CSRFToken": client.csrf_token("/")})
+
+
+def test_starter_golden_queries_all_pass(starter_app):
+    result = starter_app.test_cli_runner().invoke(args=["golden", "check"])
+    assert result.exit_code == 0, result.output
+    passed, total = map(int, re.search(r"(\d+) of (\d+) golden queries pass", result.output).groups())
+    assert passed == total >= 100
+
+
+def test_golden_check_fails_and_says_where_a_query_landed(starter_app):
+    runner = starter_app.test_cli_runner()
+    assert runner.invoke(args=["golden", "add", "printer offline", "vpn-will-not-connect"]).exit_code == 0
+    result = runner.invoke(args=["golden", "check"])
+    assert result.exit_code != 0
+    assert "FAIL  'printer offline' → vpn-will-not-connect: not in the top 10" in result.output
+    assert "1 golden query not in the top 3" in result.output
+    listing = runner.invoke(args=["golden", "list"]).output
+    assert "'printer offline' → vpn-will-not-connect (rank >10)" in listing
+
+
+def test_golden_add_rejects_unknown_articles_and_duplicates(starter_app):
+    runner = starter_app.test_cli_runner()
+    assert "there is no article 'nope'" in runner.invoke(args=["golden", "add", "x", "nope"]).output
+    runner.invoke(args=["golden", "add", "bluetooth pairing", "bluetooth-headset-not-connecting"])
+    result = runner.invoke(args=["golden", "add", "bluetooth pairing", "bluetooth-headset-not-connecting"])
+    assert result.exit_code != 0 and "already a golden query" in result.output
+
+
+def test_saving_an_article_that_pushes_a_golden_query_out_warns_the_author(author):
+    assert post(author, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"}).status_code == 201
+    warnings = []
+    for n in range(3):
+        response = post(author, "/api/v1/articles", {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published"})
+        warnings += response.get_json()["warnings"]
+    assert any("'printer offline' → print-jobs-stuck-in-queue" in w for w in warnings), warnings
+    report = author.get("/api/v1/golden").get_json()
+    assert report["passed"] < report["total"]
+    page = author.get("/author/golden").get_data(as_text=True)
+    assert "fail" in page and "printer offline" in page
+
+
+def test_saving_in_the_ui_flashes_the_golden_warning(author):
+    post(author, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"})
+    pages = ""
+    for n in range(3):
+        response = author.submit(
+            "/author/articles/new",
+            {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published", "audience": "internal"},
+            token_page="/author/articles/new",
+            follow_redirects=True,
+        )
+        pages += response.get_data(as_text=True)
+    assert "pushed a golden query out of the top 3: &#39;printer offline&#39; → print-jobs-stuck-in-queue" in pages
+
+
+def test_a_synonym_change_that_breaks_a_golden_query_warns(author):
+    assert post(author, "/api/v1/golden", {"query": "grommet", "article": "printer-shows-offline"}).status_code == 201
+    post(author, "/api/v1/synonyms", {"terms": ["grommet", "printer offline"]})  # now it finds the article
+    report = author.get("/api/v1/golden").get_json()
+    assert [r["passed"] for r in report["results"] if r["query"] == "grommet"] == [True]
+    group = [g for g in author.get("/api/v1/synonyms").get_json()["groups"] if "grommet" in g["terms"]][0]
+    response = author.delete(f"/api/v1/synonyms/{group['id']}", headers={"X-CSRFToken": author.csrf_token("/")})
+    assert response.status_code == 200
+    assert any("'grommet' → printer-shows-offline" in w for w in response.get_json()["warnings"])
+
+
+def test_synonym_groups_are_validated(author):
+    for terms, message in ((["alone"], "at least two"), ("wifi", "Send"), ([1, 2], "is not text")):
+        response = post(author, "/api/v1/synonyms", {"terms": terms})
+        assert response.status_code == 400 and message in response.get_json()["message"], terms
+
+
+def test_synonyms_can_be_edited_and_deleted_in_the_ui(author):
+    response = author.submit("/author/synonyms", {"terms": "gadget, doohickey"}, token_page="/author/synonyms", follow_redirects=True)
+    assert "gadget, doohickey" in response.get_data(as_text=True)
+    group = [g for g in author.get("/api/v1/synonyms").get_json()["groups"] if "gadget" in g["terms"]][0]
+    author.submit(f"/author/synonyms/{group['id']}", {"terms": "gadget, widget", "action": "save"}, token_page="/author/synonyms")
+    assert [g["terms"] for g in author.get("/api/v1/synonyms").get_json()["groups"] if g["id"] == group["id"]] == [["gadget", "widget"]]
+    author.submit(f"/author/synonyms/{group['id']}", {"action": "delete"}, token_page="/author/synonyms")
+    assert all(g["id"] != group["id"] for g in author.get("/api/v1/synonyms").get_json()["groups"])
+    bad = author.submit("/author/synonyms", {"terms": "lonely"}, token_page="/author/synonyms", follow_redirects=True)
+    assert "Not saved: a synonym group needs at least two different terms" in bad.get_data(as_text=True)
+
+
+def test_vocabulary_and_golden_queries_travel_with_the_articles(starter_app, tmp_path):
+    runner = starter_app.test_cli_runner()
+    assert runner.invoke(args=["export", str(tmp_path / "out")]).exit_code == 0
+    for name in ("synonyms.yaml", "golden-queries.yaml"):
+        assert (tmp_path / "out" / name).read_bytes() == (PROJECT_ROOT / "articles" / name).read_bytes(), name
+    fresh = make_app(tmp_path / "fresh")
+    result = fresh.test_cli_runner().invoke(args=["import", str(tmp_path / "out")])
+    assert "70 synonym groups added" in result.output and "108 golden queries added" in result.output
+    again = fresh.test_cli_runner().invoke(args=["import", str(tmp_path / "out")])
+    assert "0 synonym groups added" in again.output and "0 golden queries added" in again.output
+
+
+def test_a_broken_synonyms_file_is_reported_without_a_traceback(app, runner, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: A\n---\nBody\n", encoding="utf-8")
+    (folder / "synonyms.yaml").write_text("- [wifi, wireless\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(folder)])
+    assert result.exit_code != 0 and "synonyms.yaml" in result.output and "not valid YAML" in result.output
+    assert "Traceback" not in result.output and "1 created" in result.output
