@@ -6,7 +6,7 @@ code scores kb and any baseline. Gains are binary: the judgments only say releva
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 CUTOFF = 10
 RECALL_DEPTH = 3

@@ -23,12 +23,13 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from whoosh import query as wq
+from whoosh import scoring
 from whoosh.index import IndexError as WhooshIndexError
 
 from kb.models import IndexEvent, Status
 from kb.search import indexer
 from kb.search.indexer import IndexDamaged
-from kb.search.query import Vocabulary, build, spelled_out
+from kb.search.query import QueryPlan, Vocabulary, build, spelled_out
 from kb.search.snippets import Highlighter, best_snippet
 
 __all__ = ["IndexDamaged", "SearchHit", "SearchPage", "Filters", "Vocabulary", "search", "sync", "init_app"]
@@ -41,6 +42,10 @@ CANDIDATES = 100
 # better text match.
 PRIOR_MIN, PRIOR_MAX = 0.85, 1.0
 FRESH_DAYS = 90
+# BM25 saturation and length normalization. Measured on the relevance dev set (benchmarks/):
+# a higher K1 lets repeated words count longer, and full length normalization of the body keeps
+# long multi-topic articles from matching everything.
+BM25_K1, BM25_B, BODY_B = 2.0, 0.75, 1.0
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class SearchService:
     def searcher(self):
         """The shared searcher, refreshed if the index changed since it was opened."""
         if self._searcher is None:
-            self._searcher = indexer.open_index(self.index_dir).searcher()
+            self._searcher = indexer.open_index(self.index_dir).searcher(weighting=weighting())
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
         return self._searcher
@@ -138,9 +143,7 @@ class SearchService:
             plan = build(text, searcher.reader(), vocabulary, typing=typing)
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
-                results = searcher.search(plan.query, limit=CANDIDATES, filter=_filter_query(statuses, filters))
-                ranked = _rerank(searcher, [(hit.score, hit.docnum) for hit in results])
-                page.total = max(len(results), len(ranked))
+                ranked, page.total = _ranked(searcher, plan, _filter_query(statuses, filters))
                 page.facets = _facets(searcher, [docnum for _, docnum in ranked])
                 highlighter = Highlighter(plan.highlight)
                 page.hits = [_hit(searcher, docnum, score, highlighter) for score, docnum in ranked[:limit]]
@@ -155,8 +158,7 @@ class SearchService:
             plan = build(text, searcher.reader(), vocabulary)
             if plan.is_empty:
                 return []
-            results = searcher.search(plan.query, limit=CANDIDATES, filter=_filter_query([Status.PUBLISHED], Filters()))
-            ranked = _rerank(searcher, [(hit.score, hit.docnum) for hit in results])[:limit]
+            ranked = _ranked(searcher, plan, _filter_query([Status.PUBLISHED], Filters()))[0][:limit]
             column = searcher.reader().stored_fields
             return [column(docnum)["slug"] for _, docnum in ranked]
 
@@ -164,6 +166,11 @@ class SearchService:
         """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
         with self._reading() as searcher:
             return build(text, searcher.reader(), vocabulary).highlight
+
+
+def weighting() -> scoring.WeightingModel:
+    """BM25F with kb's parameters (see BM25_K1, BM25_B)."""
+    return scoring.BM25F(B=BM25_B, K1=BM25_K1, body_B=BODY_B)
 
 
 def _filter_query(statuses: Iterable[Status], filters: Filters) -> wq.Query:
@@ -175,6 +182,13 @@ def _filter_query(statuses: Iterable[Status], filters: Filters) -> wq.Query:
     if filters.audience:
         parts.append(wq.Term("audience", filters.audience))
     return wq.And(parts) if len(parts) > 1 else parts[0]
+
+
+def _ranked(searcher, plan: QueryPlan, filter_query: wq.Query) -> tuple[list[tuple[float, int]], int]:
+    """The best CANDIDATES matches as (score, docnum), best first, and how many matched in all."""
+    results = searcher.search(plan.query, limit=CANDIDATES, filter=filter_query)
+    ranked = _rerank(searcher, [(hit.score, hit.docnum) for hit in results])
+    return ranked, max(len(results), len(ranked))
 
 
 def _rerank(searcher, scored: list[tuple[float, int]]) -> list[tuple[float, int]]:

@@ -28,7 +28,7 @@ _Or = DefaultOr
 CODE_BOOST = 6.0
 SYNONYM_WEIGHT = 0.8
 TYPO_WEIGHT = 0.5
-PREFIX_WEIGHT = 0.6
+PREFIX_WEIGHT = 0.8
 MAX_PREFIX_TERMS = 8
 MAX_TYPO_TERMS = 3
 MIN_PREFIX_LENGTH = 2
@@ -38,12 +38,13 @@ MAX_PHRASE_TERMS = 12
 # A known word is still treated as a possible typo when a close word is this much more common.
 TYPO_DOMINANCE = 20
 # Conversational words that carry no meaning in a long, sentence-style query.
+# Quantifiers and restrictors ("only", "same", "other", "more") stay: in a how-to question they
+# often carry the point ("send only to me", "the same file").
 QUERY_STOP_WORDS = frozenset(
     """i im i'm me my mine myself our ours you your he she they them their its it's there here
     what which who whom whose why how where when do does did doing done am was were been being
     has had having get gets got getting would could should shall might must can cannot
-    just also very really still even any some all every each much many more most other
-    about into onto over under again then than so such too only own same both few
+    some about into onto over under then than so such too
     please hi hello thanks thank help want wanted need needs trying try tried way ways know
     able something anything thing things possible""".split()
 )
@@ -193,6 +194,8 @@ def _expand(concept: Concept, reader: IndexReader, corrections: dict[str, str], 
         return
     word = concept.surface
     completed = completions(reader, word) if prefix and len(word) >= MIN_PREFIX_LENGTH else []
+    if completed and reader.doc_frequency("spelling", word) == 0:
+        concept.alternatives = concept.alternatives[1:]  # a fragment like "passw" is no word of its own
     for completion in completed:
         concept.alternatives.append((stems(completion), PREFIX_WEIGHT))
     # A word still being typed is not a typo while it is the start of known words.
@@ -215,7 +218,9 @@ def completions(reader: IndexReader, prefix: str) -> list[str]:
     """The most frequent indexed words that start with `prefix` (bounded: typing must stay fast)."""
     found = []
     for term, info in reader.iter_prefix("spelling", prefix):
-        found.append((info.doc_frequency(), term.decode("utf-8") if isinstance(term, bytes) else term))
+        word = term.decode("utf-8") if isinstance(term, bytes) else term
+        if word.isalnum():  # "google.com" is no completion of "goog"
+            found.append((info.doc_frequency(), word))
     found.sort(reverse=True)
     return [term for _, term in found[:MAX_PREFIX_TERMS] if term != prefix]
 
@@ -256,8 +261,8 @@ def _clause(concept: Concept) -> wq.Query | None:
 
 def _fields_query(terms: tuple[str, ...], weight: float) -> wq.Query:
     if len(terms) == 1:
-        return _Or([wq.Term(f, terms[0]) for f in TEXT_FIELDS], boost=weight)
-    return _Or([wq.Phrase(f, list(terms)) for f in TEXT_FIELDS], boost=weight)
+        return _Or([wq.Term(f, terms[0], boost=FIELD_WEIGHTS[f]) for f in TEXT_FIELDS], boost=weight)
+    return _Or([wq.Phrase(f, list(terms), boost=FIELD_WEIGHTS[f]) for f in TEXT_FIELDS], boost=weight)
 
 
 def _highlight_terms(concept: Concept) -> set[str]:

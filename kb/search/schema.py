@@ -19,12 +19,13 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-# Searched fields and their weights. Customers describe symptoms, so the title and their own
-# phrasings ("what the customer notices") count more than a passing mention in the body.
+# Searched fields and their weights, applied at query time (so they can change without a
+# reindex). Customers describe symptoms, so the title and their own phrasings ("what the
+# customer notices") count more than a passing mention in the body.
 FIELD_WEIGHTS: dict[str, float] = {
-    "title": 3.0,
+    "title": 2.0,
     "phrasings": 2.0,
     "summary": 2.0,
     "headings": 1.5,
@@ -72,11 +73,11 @@ def build_schema() -> fields.Schema:
     return fields.Schema(
         article_id=fields.ID(unique=True, stored=True),
         slug=fields.ID(stored=True),
-        title=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_WEIGHTS["title"]),
-        summary=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_WEIGHTS["summary"]),
-        phrasings=fields.TEXT(analyzer=text, field_boost=FIELD_WEIGHTS["phrasings"]),
-        headings=fields.TEXT(analyzer=text, field_boost=FIELD_WEIGHTS["headings"]),
-        body=fields.TEXT(analyzer=text, field_boost=FIELD_WEIGHTS["body"]),
+        title=fields.TEXT(analyzer=text, stored=True),
+        summary=fields.TEXT(analyzer=text, stored=True),
+        phrasings=fields.TEXT(analyzer=text),
+        headings=fields.TEXT(analyzer=text),
+        body=fields.TEXT(analyzer=text),
         codes=fields.KEYWORD(lowercase=True, scorable=True),
         spelling=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),
         tags=fields.KEYWORD(stored=True, commas=True, lowercase=True),
