@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb import store
+from kb.datafiles import DataFileError
 from kb.models import Article, Audience, Status, User
 
 KEY_ORDER = ("title", "slug", "summary", "product", "audience", "status", "tags")
@@ -25,17 +26,8 @@ KEY_ORDER = ("title", "slug", "summary", "product", "audience", "status", "tags"
 ALIASES = {"description": "summary"}
 
 
-@dataclass
-class ArticleFileError(Exception):
-    """A file that cannot be imported, with the place and the reason."""
-
-    path: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.reason}"
+class ArticleFileError(DataFileError):
+    """An article file that cannot be imported, with the place and the reason."""
 
 
 @dataclass
@@ -281,7 +273,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    errors: list[ArticleFileError] = field(default_factory=list)
+    errors: list[DataFileError] = field(default_factory=list)
     warnings: list[FileWarning] = field(default_factory=list)
 
     @property

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from kb import articlefiles, auth, golden, vocabulary
 from kb import search as kb_search
+from kb.datafiles import DataFileError
 from kb.db import create_schema, get_session
 from kb.models import Article, Role, Status, User
 
@@ -191,10 +192,10 @@ def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> Non
         if golden_file.is_file():
             added, problems = golden.import_golden(session, golden.read_file(golden_file))
             click.echo(f"{golden_file.name}: {added} golden queries added.")
-            report.errors += [articlefiles.ArticleFileError(golden_file.name, None, p) for p in problems]
-    except (vocabulary.VocabularyError, golden.GoldenError) as exc:
+            report.errors += [DataFileError(golden_file.name, None, p) for p in problems]
+    except DataFileError as exc:
         session.rollback()
-        report.errors.append(articlefiles.ArticleFileError(str(exc).split(":")[0], None, str(exc).split(": ", 1)[-1]))
+        report.errors.append(exc)
         return
     session.commit()
 
@@ -344,12 +345,8 @@ def token_group() -> None:
 @with_appcontext
 def token_create(username: str) -> None:
     """Create an API token for USERNAME; it is printed once, on the last line."""
-    ensure_database()
     session = get_session()
-    try:
-        user = auth.find_user(session, username)
-    except auth.AuthError as exc:
-        raise click.ClickException(str(exc)) from None
+    user = _existing_user(username)
     secret = auth.create_token(session, user)
     session.commit()
     click.echo(f"Token for '{username}' ({user.role.value}). Store it now: it cannot be shown again.")
@@ -361,15 +358,19 @@ def token_create(username: str) -> None:
 @with_appcontext
 def token_revoke(username: str) -> None:
     """Revoke every API token of USERNAME."""
-    ensure_database()
     session = get_session()
-    try:
-        user = auth.find_user(session, username)
-    except auth.AuthError as exc:
-        raise click.ClickException(str(exc)) from None
+    user = _existing_user(username)
     count = auth.revoke_tokens(session, user)
     session.commit()
     click.echo(f"Revoked {count} token(s) of '{username}'.")
+
+
+def _existing_user(username: str) -> User:
+    ensure_database()
+    try:
+        return auth.find_user(get_session(), username)
+    except auth.AuthError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # --- golden queries ------------------------------------------------------------------------------

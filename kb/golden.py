@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kb import search as kb_search
 from kb import store
+from kb.datafiles import DataFileError, load_list
 from kb.db import utcnow
 from kb.models import GoldenQuery, User
 from kb.search.query import terms_of
@@ -28,6 +29,10 @@ FILE_HEADER = "# Golden queries: for each query in customer words, the article t
 
 
 class GoldenError(ValueError):
+    pass
+
+
+class DuplicateGolden(GoldenError):
     pass
 
 
@@ -66,7 +71,7 @@ def add_golden(session: Session, query: str, slug: str, *, user: User | None = N
         raise GoldenError(f"there is no article '{slug}'")
     exists = session.scalar(select(GoldenQuery.id).where(GoldenQuery.query == query, GoldenQuery.article_id == article.id))
     if exists is not None:
-        raise GoldenError(f"'{query}' → {article.slug} is already a golden query")
+        raise DuplicateGolden(f"'{query}' → {article.slug} is already a golden query")
     golden = GoldenQuery(query=query, article=article, created_by_id=user.id if user else None)
     session.add(golden)
     session.flush()
@@ -130,22 +135,10 @@ class ChangedArticle:
 
 def read_file(path: Path) -> list[tuple[str, str]]:
     """Read (query, article slug) pairs from a golden-queries file."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # every value is text
-    except UnicodeDecodeError:
-        raise GoldenError(f"{path}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise GoldenError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise GoldenError(f"{path}: expected a list of '- query: ...' / '  article: slug' entries")
     pairs = []
-    for number, entry in enumerate(data, start=1):
+    for number, entry in enumerate(load_list(path, expected="'- query: ...' / '  article: slug' entries"), start=1):
         if not isinstance(entry, dict) or not entry.get("query") or not entry.get("article"):
-            raise GoldenError(f"{path}: entry {number} needs both 'query' and 'article'")
+            raise DataFileError(path.name, None, f"entry {number} needs both 'query' and 'article'")
         pairs.append((str(entry["query"]), str(entry["article"])))
     return pairs
 
@@ -158,9 +151,10 @@ def import_golden(session: Session, pairs: list[tuple[str, str]], *, user: User 
             with session.begin_nested():
                 add_golden(session, query, slug, user=user)
             added += 1
+        except DuplicateGolden:
+            pass
         except GoldenError as exc:
-            if "already a golden query" not in str(exc):
-                problems.append(f"'{query}': {exc}")
+            problems.append(f"'{query}': {exc}")
     return added, problems
 
 

@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.datafiles import DataFileError, load_list
 from kb.db import utcnow
 from kb.models import SynonymGroup, User
 from kb.search.query import Vocabulary
@@ -87,26 +88,14 @@ def current_vocabulary(session: Session) -> Vocabulary:
 
 def read_file(path: Path) -> list[list[str]]:
     """Read a synonyms file: a YAML list of lists of terms."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # every value is text
-    except UnicodeDecodeError:
-        raise VocabularyError(f"{path}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise VocabularyError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise VocabularyError(f"{path}: expected a list of synonym groups, like '- [wifi, wireless]'")
     groups = []
-    for number, group in enumerate(data, start=1):
+    for number, group in enumerate(load_list(path, expected="synonym groups, like '- [wifi, wireless]'"), start=1):
         if not isinstance(group, list):
-            raise VocabularyError(f"{path}: group {number} is not a list of terms")
+            raise DataFileError(path.name, None, f"group {number} is not a list of terms")
         try:
             groups.append(normalize_terms(group))
         except VocabularyError as exc:
-            raise VocabularyError(f"{path}: group {number}: {exc}") from None
+            raise DataFileError(path.name, None, f"group {number}: {exc}") from None
     return groups
 
 

@@ -79,14 +79,19 @@ def results():
     return render_template("agent/_results.html", page=page, args=request.args)
 
 
+def _readable_article(slug: str):
+    """The article `slug` if the current user may read it, else a 404 (drafts do not exist for agents)."""
+    try:
+        return store.get_article(get_session(), slug, role=current_user.role)
+    except store.ArticleNotFound:
+        abort(404)
+
+
 @bp.route("/articles/<slug>")
 @role_required()
 def article(slug: str):
     session = get_session()
-    try:
-        found = store.get_article(session, slug, role=current_user.role)
-    except store.ArticleNotFound:
-        abort(404)
+    found = _readable_article(slug)
     episode = request.args.get("from")
     if feedback.is_episode_id(episode) and feedback.record_opened(session, episode, slug):
         session.commit()
@@ -97,10 +102,7 @@ def article(slug: str):
 @role_required()
 def helpful(slug: str):
     session = get_session()
-    try:
-        found = store.get_article(session, slug, role=current_user.role)
-    except store.ArticleNotFound:
-        abort(404)
+    found = _readable_article(slug)
     feedback.record_helpful(session, found, current_user, request.form.get("helpful") == "yes")
     session.commit()
     kb_search.sync(session)
