@@ -52,13 +52,16 @@ class KbInstance:
     """A kb instance living entirely in `root`: its own database, index and (empty) starter folder.
 
     Every KB_* variable of the caller's environment is dropped, so nothing leaks in from a
-    developer's own instance, and the instance's files never touch the repository.
+    developer's own instance, and the instance's files never touch the repository. With
+    `source` (see `snapshot_kb`), the instance runs that frozen copy of kb's code.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, source: Path | None = None):
         self.root = root
         (root / "starter").mkdir(parents=True, exist_ok=True)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+        if source is not None:
+            self.env["PYTHONPATH"] = str(source)
         self.env.update(
             KB_DATABASE_URL=f"sqlite:///{root / 'kb.db'}",
             KB_INDEX_DIR=str(root / "index"),
@@ -133,6 +136,27 @@ class KbInstance:
         wall_ms = (time.perf_counter() - started) * 1000
         page = json.loads(body)
         return SearchResponse(wall_ms, float(page["took_ms"]), len(page["results"]))
+
+
+def snapshot_kb(repo: Path, folder: Path) -> Path:
+    """Copy kb's code and templates to `folder` and return it, for use as PYTHONPATH.
+
+    Why: a full run takes most of an hour, and kb's working tree may be edited meanwhile; each
+    `kb` command would then load whatever the files hold at that moment, mixing versions within
+    one run. Every command of a run loads this copy instead (a PYTHONPATH entry comes before the
+    editable install's finder). Checked by importing kb from it.
+    """
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("kb", "templates"):
+        shutil.copytree(repo / name, folder / name, ignore=ignore)
+    env = {**os.environ, "PYTHONPATH": str(folder)}
+    # sys.path[0] of `python -c` is the working folder, which may be the repository: drop it, as
+    # the `kb` script (whose sys.path[0] is the virtualenv's bin folder) never sees it.
+    probe = "import sys; sys.path.pop(0); import kb; print(kb.__file__)"
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    if not done.stdout.strip().startswith(str(folder)):
+        raise RuntimeError(f"the kb snapshot in {folder} is not the one Python imports: {done.stdout}{done.stderr}")
+    return folder
 
 
 class Fts5Reference:

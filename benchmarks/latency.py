@@ -26,12 +26,12 @@ import urllib.error
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import Article, Generator, write_corpus  # noqa: E402
-from harness import Fts5Reference, KbInstance, SearchResponse  # noqa: E402
+from harness import Fts5Reference, KbInstance, snapshot_kb  # noqa: E402
 from queries import CLASSES, Query, QuerySet, build_queries  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,8 +40,6 @@ DEFAULT_SIZES = (1_000, 10_000, 50_000)
 SYNONYMS_FILE = "synonyms.yaml"
 # p95 targets by corpus size: a size is held to the target of the smallest listed size >= it.
 TARGETS_MS = {10_000: 100.0, 50_000: 250.0}
-
-Search = Callable[..., SearchResponse]
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -99,15 +97,14 @@ def measure_fts5(fts: Fts5Reference, queries: QuerySet, samples: dict[str, list[
         sample.fts5_ms, sample.fts5_hits = response.wall_ms, response.hits
 
 
-def copy_synonyms(folder: Path) -> None:
+def copy_synonyms(source: Path, folder: Path) -> None:
     """Ship kb's own synonym groups with the corpus, as a real installation would have them.
 
     Synonyms widen queries (a matched group adds its other phrasings), so leaving them out
     would measure a cheaper kb than the one agents use. `kb import` reads the file from the folder.
     """
-    source = REPO / "articles" / SYNONYMS_FILE
-    if source.is_file():
-        shutil.copyfile(source, folder / SYNONYMS_FILE)
+    if (source / SYNONYMS_FILE).is_file():
+        shutil.copyfile(source / SYNONYMS_FILE, folder / SYNONYMS_FILE)
 
 
 def build_kb(kb: KbInstance, folder: Path, size: int) -> dict[str, float]:
@@ -120,7 +117,7 @@ def build_kb(kb: KbInstance, folder: Path, size: int) -> dict[str, float]:
     return {"import_s": import_s, "import_per_s": size / import_s, "reindex_s": reindex_s, "reindex_per_s": size / reindex_s}
 
 
-def bench_size(generator: Generator, size: int, per_class: int) -> dict[str, Any]:
+def bench_size(generator: Generator, size: int, per_class: int, code: Path) -> dict[str, Any]:
     """Everything for one corpus size, in a temporary folder removed afterwards."""
     progress(f"[{size:,}] generating articles and queries")
     articles = list(generator.articles(size))
@@ -128,8 +125,8 @@ def bench_size(generator: Generator, size: int, per_class: int) -> dict[str, Any
     with tempfile.TemporaryDirectory(prefix=f"kb-bench-{size}-") as tmp:
         root = Path(tmp)
         write_corpus(articles, root / "articles")
-        copy_synonyms(root / "articles")
-        kb = KbInstance(root / "kb")
+        copy_synonyms(code, root / "articles")
+        kb = KbInstance(root / "kb", source=code)
         builds = build_kb(kb, root / "articles", size)
         samples = serve_and_measure(kb, queries, size)
         builds.update(fts5_reference(root / "fts5.db", articles, queries, samples, size))
@@ -253,7 +250,14 @@ def _comparison(now: float, before: dict[str, Any] | None, kind: str) -> list[st
 # --- run ----------------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
+def snapshot(folder: Path) -> Path:
+    """Freeze kb's code and synonyms for the whole run (see harness.snapshot_kb)."""
+    code = snapshot_kb(REPO, folder)
+    copy_synonyms(REPO / "articles", code)
+    return code
+
+
+def machine(code: Path) -> dict[str, Any]:
     """Enough about the machine and the code measured to tell two runs apart."""
     import os
     import sqlite3
@@ -269,15 +273,15 @@ def machine() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "commit": git("rev-parse", "HEAD"),
         "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
-        "kb_source_sha256": source_digest(),
+        "kb_source_sha256": source_digest(code),
     }
 
 
-def source_digest() -> str:
-    """A digest of kb's Python sources: tells runs apart even when the changes are not committed."""
+def source_digest(code: Path) -> str:
+    """A digest of the measured kb sources: tells runs apart even when changes are not committed."""
     digest = hashlib.sha256()
-    for path in sorted((REPO / "kb").rglob("*.py")):
-        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    for path in sorted((code / "kb").rglob("*.py")):
+        digest.update(path.relative_to(code).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -307,18 +311,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
     started = datetime.now(timezone.utc)
     out = args.out or RUNS_DIR / f"latency-{started:%Y%m%d-%H%M%S}.json"
-    run: dict[str, Any] = {"benchmark": "latency", "started": started.isoformat(timespec="seconds"),
-                           "per_class": args.per_class, "machine": machine(), "sizes": {}}
-    generator = Generator()
-    for size in args.sizes:
-        clock = time.monotonic()
-        run["sizes"][str(size)] = bench_size(generator, size, args.per_class)
-        run["sizes"][str(size)]["wall_s"] = round(time.monotonic() - clock, 1)
-        save(run, out)  # after every size, so a run stopped part-way still leaves its figures
-        print_table(size, run["sizes"][str(size)], previous)
-        sys.stdout.flush()
+    with tempfile.TemporaryDirectory(prefix="kb-bench-code-") as tmp:
+        code = snapshot(Path(tmp))
+        run: dict[str, Any] = {"benchmark": "latency", "started": started.isoformat(timespec="seconds"),
+                               "per_class": args.per_class, "machine": machine(code), "sizes": {}}
+        for size in args.sizes:
+            measure_size(run, size, args.per_class, code, out, previous)
     progress(f"raw figures in {out}")
     return 0
+
+
+def measure_size(run: dict[str, Any], size: int, per_class: int, code: Path, out: Path, previous: dict[str, Any] | None) -> None:
+    """Benchmark one size, save everything so far, print its table."""
+    clock = time.monotonic()
+    run["sizes"][str(size)] = bench_size(Generator(), size, per_class, code)
+    run["sizes"][str(size)]["wall_s"] = round(time.monotonic() - clock, 1)
+    save(run, out)  # after every size, so a run stopped part-way still leaves its figures
+    print_table(size, run["sizes"][str(size)], previous)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -205,3 +205,32 @@ def test_odd_queries_never_fail(agent, query):
     response = agent.get("/search/results", query_string={"q": query, "typing": "1"})
     assert response.status_code == 200
     assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_vectorized_scores_equal_whoosh_bm25f(author, starter_app):
+    """kb.search.scorer re-implements Whoosh's BM25F loop in numpy: the scores must not drift."""
+    from whoosh import query as wq
+    from whoosh import scoring
+    from whoosh.searching import Searcher
+
+    from kb import search as kb_search
+    from kb.search.scorer import Alternative, Clause
+
+    # An edit leaves a deleted copy of the old document in the index: it must not count.
+    token = author.csrf_token("/")
+    author.put("/api/v1/articles/printer-shows-offline", json={"summary": "Printer offline again."}, headers={"X-CSRFToken": token})
+    with starter_app.app_context():
+        service = kb_search.service()
+        with service._reading() as searcher:
+            scorer = service.scorer()
+            assert not scorer.live().all(), "the edit should have left a deleted document behind"
+            weighting = scoring.BM25F(B=kb_search.BM25_B, K1=kb_search.BM25_K1)
+            for fieldname, term in (("text", "printer"), ("text", "password"), ("title", "offlin"), ("codes", "0x80070005")):
+                ours = scorer.scores([Clause([Alternative((((fieldname, term, 1.0),),))])])
+                plain = Searcher(searcher.reader(), weighting=weighting, closereader=False)
+                theirs = {hit.docnum: hit.score for hit in plain.search(wq.Term(fieldname, term), limit=None)}
+                live = scorer.live()
+                assert theirs, term
+                for docnum, score in theirs.items():
+                    assert abs(ours[docnum] - score) < 1e-4 * max(1.0, score), (term, docnum)
+                assert {d for d in range(len(ours)) if ours[d] > 0 and live[d]} == set(theirs), term

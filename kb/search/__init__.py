@@ -23,13 +23,13 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from whoosh import query as wq
-from whoosh import scoring
 from whoosh.index import IndexError as WhooshIndexError
 
 from kb.models import IndexEvent, Status
 from kb.search import indexer
 from kb.search.indexer import IndexDamaged
 from kb.search.query import QueryPlan, Vocabulary, build, spelled_out
+from kb.search.scorer import Scorer
 from kb.search.snippets import Highlighter, best_snippet
 
 __all__ = ["IndexDamaged", "SearchHit", "SearchPage", "Filters", "Vocabulary", "search", "sync", "init_app"]
@@ -42,10 +42,10 @@ CANDIDATES = 100
 # better text match.
 PRIOR_MIN, PRIOR_MAX = 0.85, 1.0
 FRESH_DAYS = 90
-# BM25 saturation and length normalization. Measured on the relevance dev set (benchmarks/):
-# a higher K1 lets repeated words count longer, and full length normalization of the body keeps
-# long multi-topic articles from matching everything.
-BM25_K1, BM25_B, BODY_B = 2.0, 0.75, 1.0
+# Score factor for articles holding the query's words in the typed order (a pasted message).
+PHRASE_BONUS = 2.5
+# BM25 saturation and length normalization. Measured on the relevance dev set (benchmarks/).
+BM25_K1, BM25_B = 2.0, 0.9
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,13 @@ class FacetValue:
 @dataclass
 class SearchPage:
     query: str
-    total: int
+    total: int  # exact below CANDIDATES; at CANDIDATES, "at least" (see total_exact)
     took_ms: float
     hits: list[SearchHit] = field(default_factory=list)
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     suggestion: str | None = None
     filters: Filters = field(default_factory=Filters)
+    total_exact: bool = True
 
 
 class SearchService:
@@ -100,14 +101,27 @@ class SearchService:
         self.index_dir = index_dir
         self._lock = threading.RLock()
         self._searcher = None
+        self._scorer: Scorer | None = None
+        self._lengths_cache: dict = {}  # per-segment field lengths, kept across refreshes
 
     def searcher(self):
         """The shared searcher, refreshed if the index changed since it was opened."""
         if self._searcher is None:
-            self._searcher = indexer.open_index(self.index_dir).searcher(weighting=weighting())
+            self._searcher = indexer.open_index(self.index_dir).searcher()
+            self._scorer = None
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
+            self._scorer = None
         return self._searcher
+
+    def scorer(self) -> Scorer:
+        """The scorer of the current searcher (call searcher() first in the same lock)."""
+        if self._scorer is None:
+            self._scorer = Scorer(self._searcher, k1=BM25_K1, b=BM25_B, lengths_cache=self._lengths_cache)
+            current = {reader.segment().segment_id() for reader, _ in self._scorer.leaves}
+            for key in [k for k in self._lengths_cache if k[0] not in current]:
+                del self._lengths_cache[key]  # a merge replaced that segment
+        return self._scorer
 
     @contextmanager
     def _reading(self):
@@ -143,7 +157,8 @@ class SearchService:
             plan = build(text, searcher.reader(), vocabulary, typing=typing)
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
-                ranked, page.total = _ranked(searcher, plan, _filter_query(statuses, filters))
+                ranked = _ranked(self.scorer(), plan, statuses, filters)
+                page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.facets = _facets(searcher, [docnum for _, docnum in ranked])
                 highlighter = Highlighter(plan.highlight)
                 page.hits = [_hit(searcher, docnum, score, highlighter) for score, docnum in ranked[:limit]]
@@ -158,7 +173,7 @@ class SearchService:
             plan = build(text, searcher.reader(), vocabulary)
             if plan.is_empty:
                 return []
-            ranked = _ranked(searcher, plan, _filter_query([Status.PUBLISHED], Filters()))[0][:limit]
+            ranked = _ranked(self.scorer(), plan, [Status.PUBLISHED], Filters())[:limit]
             column = searcher.reader().stored_fields
             return [column(docnum)["slug"] for _, docnum in ranked]
 
@@ -168,27 +183,44 @@ class SearchService:
             return build(text, searcher.reader(), vocabulary).highlight
 
 
-def weighting() -> scoring.WeightingModel:
-    """BM25F with kb's parameters (see BM25_K1, BM25_B)."""
-    return scoring.BM25F(B=BM25_B, K1=BM25_K1, body_B=BODY_B)
+def _ranked(scorer: Scorer, plan: QueryPlan, statuses: Iterable[Status], filters: Filters) -> list[tuple[float, int]]:
+    """The best CANDIDATES matches as (score, docnum), best first, after the phrase bonus and prior.
+
+    Matches beyond CANDIDATES are not counted: counting every article that shares one word with
+    a long query would cost more than it tells an agent.
+    """
+    scored = scorer.top(plan.clauses, _filter_mask(scorer, statuses, filters), CANDIDATES)
+    if plan.phrase is not None and scored:
+        in_order = _docs_matching(scorer.searcher, plan.phrase, [docnum for _, docnum in scored])
+        scored = [(score * PHRASE_BONUS if docnum in in_order else score, docnum) for score, docnum in scored]
+    return _rerank(scorer.searcher, scored)
 
 
-def _filter_query(statuses: Iterable[Status], filters: Filters) -> wq.Query:
-    parts: list[wq.Query] = [wq.Or([wq.Term("status", s.value) for s in statuses])]
-    if filters.product:
-        parts.append(wq.Term("product", filters.product))
-    if filters.tag:
-        parts.append(wq.Term("tags", filters.tag.lower()))
-    if filters.audience:
-        parts.append(wq.Term("audience", filters.audience))
-    return wq.And(parts) if len(parts) > 1 else parts[0]
+def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
+    mask = scorer.documents_with("status", [s.value for s in statuses])
+    for fieldname, value in (("product", filters.product), ("tags", (filters.tag or "").lower()), ("audience", filters.audience)):
+        if value:
+            mask &= scorer.documents_with(fieldname, [value])
+    return mask
 
 
-def _ranked(searcher, plan: QueryPlan, filter_query: wq.Query) -> tuple[list[tuple[float, int]], int]:
-    """The best CANDIDATES matches as (score, docnum), best first, and how many matched in all."""
-    results = searcher.search(plan.query, limit=CANDIDATES, filter=filter_query)
-    ranked = _rerank(searcher, [(hit.score, hit.docnum) for hit in results])
-    return ranked, max(len(results), len(ranked))
+def _docs_matching(searcher, query: wq.Query, docnums: list[int]) -> set[int]:
+    """Which of `docnums` match `query`, skipping a matcher to each: the index is not scanned."""
+    found: set[int] = set()
+    wanted = sorted(docnums)
+    for leaf, offset in searcher.leaf_searchers():
+        matcher = query.matcher(leaf)
+        for docnum in wanted:
+            local = docnum - offset
+            if local < 0 or local >= leaf.doc_count_all():
+                continue
+            if matcher.is_active() and matcher.id() < local:
+                matcher.skip_to(local)
+            if not matcher.is_active():
+                break
+            if matcher.id() == local:
+                found.add(docnum)
+    return found
 
 
 def _rerank(searcher, scored: list[tuple[float, int]]) -> list[tuple[float, int]]:

@@ -24,7 +24,7 @@ from whoosh.writing import CLEAR
 from kb import feedback
 from kb.models import Article, IndexEvent
 from kb.render import render_article
-from kb.search.schema import SCHEMA_VERSION, build_schema, code_tokens
+from kb.search.schema import SCHEMA_VERSION, build_schema, code_tokens, weighted_text
 
 STATE_FILE = "kb-index.json"
 WRITE_LOCK_TIMEOUT = 30.0
@@ -86,17 +86,22 @@ def open_index(index_dir: Path) -> whoosh_index.Index:
 def document_for(article: Article, helpful: float = 0.5) -> dict[str, Any]:
     """The index document of an article: its searchable text, display fields and columns."""
     rendered = render_article(article.body)
-    phrasings = rendered.phrasings
     sections = [[s.heading, s.anchor, s.text] for s in rendered.sections]
     everything = "\n".join([article.title, article.summary, " ".join(article.tags), rendered.text])
+    parts = {
+        "title": article.title,
+        "phrasings": rendered.phrasings,
+        "summary": f"{article.summary}\n{' '.join(article.tags)}",
+        "headings": "\n".join(rendered.headings),
+        "body": rendered.text,
+    }
     return {
         "article_id": str(article.id),
         "slug": article.slug,
+        "text": weighted_text(parts),
         "title": article.title,
-        "summary": f"{article.summary}\n{' '.join(article.tags)}",
-        "phrasings": phrasings,
-        "headings": "\n".join(rendered.headings),
         "body": rendered.text,
+        "summary": article.summary,
         "codes": " ".join(dict.fromkeys(code_tokens(everything))),
         "spelling": everything,
         "tags": ",".join(article.tags),

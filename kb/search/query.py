@@ -16,25 +16,23 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from whoosh import query as wq
-from whoosh.query.compound import DefaultOr
 from whoosh.reading import IndexReader
 
-from kb.search.schema import FIELD_WEIGHTS, code_tokens, spelling_analyzer, text_analyzer
+from kb.search.schema import code_tokens, phrase_analyzer, spelling_analyzer, text_analyzer
+from kb.search.scorer import Alternative, Clause, Word
 
-TEXT_FIELDS = tuple(FIELD_WEIGHTS)
-# Whoosh's automatic choice preloads a 2,048-slot score array for every OR node on indexes under
-# 5,000 documents, which made small knowledge bases slower to search than large ones.
-_Or = DefaultOr
 CODE_BOOST = 6.0
+TITLE_BOOST = 1.0
+
 SYNONYM_WEIGHT = 0.8
 TYPO_WEIGHT = 0.5
 PREFIX_WEIGHT = 0.8
 MAX_PREFIX_TERMS = 8
 MAX_TYPO_TERMS = 3
 MIN_PREFIX_LENGTH = 2
-PHRASE_FIELDS = ("title", "phrasings", "body")
-PHRASE_BOOST = 2.0
-MAX_PHRASE_TERMS = 12
+PHRASE_FIELDS = ("title", "body")
+# Two words in a row are common and costly to check everywhere; a pasted message has more.
+MIN_PHRASE_TERMS, MAX_PHRASE_TERMS = 3, 12
 # A known word is still treated as a possible typo when a close word is this much more common.
 TYPO_DOMINANCE = 20
 # Conversational words that carry no meaning in a long, sentence-style query.
@@ -61,23 +59,30 @@ class Concept:
     alternatives: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
     code: str | None = None
     quoted: bool = False
+    phrase: wq.Query | None = None  # quoted: the articles must hold the words in this order
 
 
 @dataclass
 class QueryPlan:
-    query: wq.Query | None
+    clauses: list[Clause]
     concepts: list[Concept]
     corrections: dict[str, str]  # typed word -> the close word the index knows
     highlight: set[str]  # stems and words to mark in snippets
+    phrase: wq.Query | None = None  # the typed words in order: a bonus for articles holding them so
 
     @property
     def is_empty(self) -> bool:
-        return self.query is None
+        return not self.clauses
 
 
 @lru_cache(maxsize=1)
 def _analyzers():
-    return text_analyzer(), spelling_analyzer()
+    return text_analyzer(), spelling_analyzer(), phrase_analyzer()
+
+
+def phrase_terms(text: str) -> list[str]:
+    """Analyze `text` as the index analyzes the positional (phrase) fields: stop words kept."""
+    return [t.text for t in _analyzers()[2](text)]
 
 
 def stems(text: str) -> tuple[str, ...]:
@@ -124,27 +129,31 @@ def build(text: str, reader: IndexReader, vocabulary: Vocabulary | None = None, 
     typing = typing and bool(text) and not text[-1].isspace() and not text.rstrip().endswith('"')
     corrections: dict[str, str] = {}
     highlight: set[str] = set()
-    clauses = []
+    clauses: list[Clause] = []
     for position, concept in enumerate(concepts):
         if is_sentence and not concept.quoted and concept.code is None and concept.surface in QUERY_STOP_WORDS:
             continue
         last = position == len(concepts) - 1
         _expand(concept, reader, corrections, prefix=typing and last)
         clause = _clause(concept)
-        if clause is not None:
+        if clause.alternatives:
             clauses.append(clause)
             highlight.update(_highlight_terms(concept))
-    clauses += _whole_phrase(concepts)
-    query = None if not clauses else clauses[0] if len(clauses) == 1 else _Or(clauses)
-    return QueryPlan(query, concepts, corrections, highlight)
+    return QueryPlan(clauses, concepts, corrections, highlight, _whole_phrase(concepts))
 
 
-def _whole_phrase(concepts: list[Concept]) -> list[wq.Query]:
-    """A bonus for articles holding the typed words in the typed order: a pasted error message."""
-    terms = [term for c in concepts if not c.quoted and c.alternatives for term in c.alternatives[0][0]]
-    if not 2 <= len(terms) <= MAX_PHRASE_TERMS:
-        return []
-    return [_Or([wq.Phrase(f, terms) for f in PHRASE_FIELDS], boost=PHRASE_BOOST)]
+def _whole_phrase(concepts: list[Concept]) -> wq.Query | None:
+    """The typed words in the typed order, as when an agent pastes an error message."""
+    if any(c.quoted for c in concepts):
+        return None
+    terms = phrase_terms(" ".join(c.surface for c in concepts if c.code is None))
+    if not MIN_PHRASE_TERMS <= len(terms) <= MAX_PHRASE_TERMS:
+        return None
+    return _phrase(terms)
+
+
+def _phrase(terms: list[str]) -> wq.Query:
+    return wq.Or([wq.Phrase(f, terms) for f in PHRASE_FIELDS])
 
 
 def _concepts(text: str, vocabulary: Vocabulary) -> list[Concept]:
@@ -155,7 +164,7 @@ def _concepts(text: str, vocabulary: Vocabulary) -> list[Concept]:
         phrase = match.group(1) or match.group(2)
         terms = stems(phrase)
         if terms:
-            concepts.append(Concept(phrase, [(terms, 1.0)], quoted=True))
+            concepts.append(Concept(phrase, [(terms, 1.0)], quoted=True, phrase=_phrase(phrase_terms(phrase))))
         position = match.end()
     concepts += _word_concepts(text[position:], vocabulary)
     return concepts
@@ -231,8 +240,8 @@ def corrections_for(reader: IndexReader, word: str) -> list[str]:
     One edit is allowed from 4 letters, two from 8; the first letter must agree, which is
     what people get right and what keeps the scan short.
     """
-    if len(word) < 4 or not word.isalpha():
-        return []
+    if len(word) < 4 or not word.isalpha() or not stems(word):
+        return []  # short, a code, or a stop word ("that" is no typo of "than")
     own = reader.doc_frequency("spelling", word)
     if own and own * TYPO_DOMINANCE > reader.doc_count():
         return []  # no word can be that much more common: not worth scanning the vocabulary
@@ -247,22 +256,25 @@ def corrections_for(reader: IndexReader, word: str) -> list[str]:
     return [term for _, term in candidates[:MAX_TYPO_TERMS]]
 
 
-def _clause(concept: Concept) -> wq.Query | None:
-    options: list[wq.Query] = []
+def _clause(concept: Concept) -> Clause:
+    """The scoring clause of a concept: its code, its words, their alternatives."""
+    clause = Clause()
     if concept.code:
-        options.append(wq.Term("codes", concept.code, boost=CODE_BOOST))
+        clause.alternatives.append(Alternative(((("codes", concept.code, CODE_BOOST),),)))
     for terms, weight in concept.alternatives:
         if terms:
-            options.append(_fields_query(terms, weight))
-    if not options:
-        return None
-    return options[0] if len(options) == 1 else _Or(options)
+            clause.alternatives.append(Alternative(tuple(_word(term) for term in terms), weight, concept.phrase))
+    return clause
 
 
-def _fields_query(terms: tuple[str, ...], weight: float) -> wq.Query:
-    if len(terms) == 1:
-        return _Or([wq.Term(f, terms[0], boost=FIELD_WEIGHTS[f]) for f in TEXT_FIELDS], boost=weight)
-    return _Or([wq.Phrase(f, list(terms), boost=FIELD_WEIGHTS[f]) for f in TEXT_FIELDS], boost=weight)
+def _word(term: str) -> Word:
+    """A word is scored in the weighted text, and again in the title on its own.
+
+    Measured on the relevance set: the title's own length normalization finds the article whose
+    title says it better than the title's weight inside the text alone. Titles are short, so this
+    costs little.
+    """
+    return (("text", term, 1.0), ("title", term, TITLE_BOOST))
 
 
 def _highlight_terms(concept: Concept) -> set[str]:

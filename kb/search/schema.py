@@ -12,18 +12,20 @@ from whoosh import columns, fields
 from whoosh.analysis import (
     Analyzer,
     CharsetFilter,
+    Filter,
     LowercaseFilter,
     RegexTokenizer,
-    StemmingAnalyzer,
+    StemFilter,
     StopFilter,
 )
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
-# Searched fields and their weights, applied at query time (so they can change without a
-# reindex). Customers describe symptoms, so the title and their own phrasings ("what the
-# customer notices") count more than a passing mention in the body.
+# Weights of an article's parts in the searched `text` field. Customers describe symptoms, so
+# the title and their own phrasings ("what the customer notices") count more than a passing
+# mention in the body. This is BM25F proper: the parts are weighted before term-frequency
+# saturation, and a query word costs one posting list instead of one per part.
 FIELD_WEIGHTS: dict[str, float] = {
     "title": 2.0,
     "phrasings": 2.0,
@@ -31,6 +33,7 @@ FIELD_WEIGHTS: dict[str, float] = {
     "headings": 1.5,
     "body": 1.0,
 }
+_WEIGHT_MARK = "kbpartweight"  # followed by the weight x 10: a token no article contains
 
 # Tokens that look like this are kept whole in the `codes` field: error codes (0x80070005,
 # ERR_CERT_DATE_INVALID, AADSTS50076), KB numbers, versions, paths and command switches.
@@ -41,7 +44,39 @@ _HEX_CODE = re.compile(r"^0x([0-9a-f]{4,})$")
 
 def text_analyzer() -> Analyzer:
     """Words, lowercased, stop words removed, stemmed, accents folded."""
-    return StemmingAnalyzer() | CharsetFilter(accent_map)
+    return RegexTokenizer() | LowercaseFilter() | StopFilter() | StemFilter() | CharsetFilter(accent_map)
+
+
+def phrase_analyzer() -> Analyzer:
+    """Stemmed words with the stop words kept, for phrases.
+
+    Customers' phrasings are full of stop words ("that's not what I asked"); a phrase can only
+    match them word for word when the positions keep those words.
+    """
+    return RegexTokenizer() | LowercaseFilter() | StemFilter() | CharsetFilter(accent_map)
+
+
+def weighted_text(parts: dict[str, str]) -> str:
+    """Join an article's parts into the `text` field's value, each preceded by its weight mark."""
+    return "\n".join(f"{_WEIGHT_MARK}{round(FIELD_WEIGHTS[name] * 10)} {text}" for name, text in parts.items() if text)
+
+
+class PartWeightFilter(Filter):
+    """Give each token the weight of the article part it is in, and drop the weight marks."""
+
+    def __call__(self, tokens):
+        weight = 1.0
+        for token in tokens:
+            if token.text.startswith(_WEIGHT_MARK) and token.text[len(_WEIGHT_MARK) :].isdigit():
+                weight = int(token.text[len(_WEIGHT_MARK) :]) / 10
+                continue
+            token.boost = weight
+            yield token
+
+
+def weighted_analyzer() -> Analyzer:
+    """The text analyzer, with each token weighted by its part (see weighted_text)."""
+    return RegexTokenizer() | PartWeightFilter() | LowercaseFilter() | StopFilter() | StemFilter() | CharsetFilter(accent_map)
 
 
 def spelling_analyzer() -> Analyzer:
@@ -69,17 +104,17 @@ def code_tokens(text: str) -> list[str]:
 
 @cache
 def build_schema() -> fields.Schema:
-    text = text_analyzer()
     return fields.Schema(
         article_id=fields.ID(unique=True, stored=True),
         slug=fields.ID(stored=True),
-        title=fields.TEXT(analyzer=text, stored=True),
-        summary=fields.TEXT(analyzer=text, stored=True),
-        phrasings=fields.TEXT(analyzer=text),
-        headings=fields.TEXT(analyzer=text),
-        body=fields.TEXT(analyzer=text),
+        # The searched text: every part of the article, weighted (see FIELD_WEIGHTS).
+        text=fields.TEXT(analyzer=weighted_analyzer(), phrase=False),
+        # Positions for phrases ("quoted words", a pasted error message) in the title and body.
+        title=fields.TEXT(analyzer=phrase_analyzer(), stored=True),
+        body=fields.TEXT(analyzer=phrase_analyzer()),
         codes=fields.KEYWORD(lowercase=True, scorable=True),
         spelling=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),
+        summary=fields.STORED(),
         tags=fields.KEYWORD(stored=True, commas=True, lowercase=True),
         product=fields.ID(stored=True),
         audience=fields.ID(stored=True),

@@ -77,6 +77,7 @@ def search():
     return jsonify(
         query=page.query,
         total=page.total,
+        total_exact=page.total_exact,
         took_ms=page.took_ms,
         suggestion=page.suggestion,
         facets={name: [{"value": f.value, "count": f.count} for f in values] for name, values in page.facets.items()},
