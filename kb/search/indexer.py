@@ -103,7 +103,8 @@ def document_for(article: Article, helpful: float = 0.5) -> dict[str, Any]:
         "body": rendered.text,
         "summary": article.summary,
         "codes": " ".join(dict.fromkeys(code_tokens(everything))),
-        "spelling": everything,
+        # The vocabulary only needs each word once (doc frequencies, not term frequencies).
+        "spelling": " ".join(dict.fromkeys(everything.lower().split())),
         "tags": ",".join(article.tags),
         "product": article.product,
         "audience": article.audience.value,

@@ -1,12 +1,13 @@
-"""Turn what an agent types into a Whoosh query.
+"""Turn what an agent types into a query plan for kb.search.scorer.
 
 An agent types the customer's words mid-call: half-words, typos, pasted error codes, whole
 sentences. The query is built as concepts (a word, a quoted phrase, a code, a synonym span), each
-an OR of its alternatives across the weighted text fields:
+a clause whose alternatives add up:
 - exact words count fully; typo corrections (only for words the index does not know well) and
   prefix completions of the word still being typed count less, so they never outrank exact matches;
 - codes are also looked up whole in the `codes` field, with a strong boost;
-- synonyms from the vocabulary add the group's other phrasings, slightly discounted.
+- synonyms from the vocabulary add the group's other phrasings, slightly discounted;
+- the typed words in order (a pasted message) earn a bonus, checked on the candidates only.
 """
 from __future__ import annotations
 
