@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import struct
 import threading
 import zlib
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 from flask import Flask, current_app
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -42,8 +44,9 @@ CANDIDATES = 100
 # better text match.
 PRIOR_MIN, PRIOR_MAX = 0.85, 1.0
 FRESH_DAYS = 90
-# Score factor for articles holding the query's words in the typed order (a pasted message).
-PHRASE_BONUS = 2.5
+# Score factor for articles holding the query's words in the typed order (a pasted message),
+# checked on at most PHRASE_DEPTH of the articles holding all those words.
+PHRASE_BONUS, PHRASE_DEPTH = 2.5, 100
 # BM25 saturation and length normalization. Measured on the relevance dev set (benchmarks/).
 BM25_K1, BM25_B = 2.0, 0.9
 
@@ -157,11 +160,12 @@ class SearchService:
             plan = build(text, searcher.reader(), vocabulary, typing=typing)
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
-                ranked = _ranked(self.scorer(), plan, statuses, filters)
+                stored: dict[int, dict] = {}
+                ranked = _ranked(self.scorer(), plan, statuses, filters, stored)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.facets = _facets(searcher, [docnum for _, docnum in ranked])
                 highlighter = Highlighter(plan.highlight)
-                page.hits = [_hit(searcher, docnum, score, highlighter) for score, docnum in ranked[:limit]]
+                page.hits = [_hit(_stored(searcher, docnum, stored), score, highlighter) for score, docnum in ranked[:limit]]
                 if plan.corrections:
                     page.suggestion = spelled_out(text, plan.corrections)
         page.took_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -173,9 +177,9 @@ class SearchService:
             plan = build(text, searcher.reader(), vocabulary)
             if plan.is_empty:
                 return []
-            ranked = _ranked(self.scorer(), plan, [Status.PUBLISHED], Filters())[:limit]
-            column = searcher.reader().stored_fields
-            return [column(docnum)["slug"] for _, docnum in ranked]
+            stored: dict[int, dict] = {}
+            ranked = _ranked(self.scorer(), plan, [Status.PUBLISHED], Filters(), stored)[:limit]
+            return [_stored(searcher, docnum, stored)["slug"] for _, docnum in ranked]
 
     def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
         """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
@@ -183,17 +187,50 @@ class SearchService:
             return build(text, searcher.reader(), vocabulary).highlight
 
 
-def _ranked(scorer: Scorer, plan: QueryPlan, statuses: Iterable[Status], filters: Filters) -> list[tuple[float, int]]:
+def _ranked(scorer: Scorer, plan: QueryPlan, statuses: Iterable[Status], filters: Filters, stored: dict) -> list[tuple[float, int]]:
     """The best CANDIDATES matches as (score, docnum), best first, after the phrase bonus and prior.
 
     Matches beyond CANDIDATES are not counted: counting every article that shares one word with
-    a long query would cost more than it tells an agent.
+    a long query would cost more than it tells an agent. `stored` caches the stored fields read.
     """
-    scored = scorer.top(plan.clauses, _filter_mask(scorer, statuses, filters), CANDIDATES)
-    if plan.phrase is not None and scored:
-        in_order = _docs_matching(scorer.searcher, plan.phrase, [docnum for _, docnum in scored])
-        scored = [(score * PHRASE_BONUS if docnum in in_order else score, docnum) for score, docnum in scored]
-    return _rerank(scorer.searcher, scored)
+    scores = scorer.scores(plan.clauses)
+    mask = _filter_mask(scorer, statuses, filters)
+    if plan.in_order is not None:
+        _reward_typed_order(scorer, plan, scores, mask, stored)
+    return _rerank(scorer.searcher, scorer.top(scores, mask, CANDIDATES))
+
+
+def _reward_typed_order(scorer: Scorer, plan: QueryPlan, scores, mask, stored: dict) -> None:
+    """Multiply the scores of articles holding the typed words in the typed order.
+
+    Only articles holding all those words can, so the (short) list of those is checked against
+    the stored text, the best-scoring PHRASE_DEPTH of them at most.
+    """
+    holding = scorer.holding_all("text", plan.in_order_terms)
+    holding = holding[mask[holding]]
+    if len(holding) > PHRASE_DEPTH:
+        holding = holding[np.argsort(-scores[holding], kind="stable")[:PHRASE_DEPTH]]
+    for docnum in holding.tolist():
+        if _holds(plan.in_order, _stored(scorer.searcher, docnum, stored)):
+            scores[docnum] *= PHRASE_BONUS
+
+
+def _stored(searcher, docnum: int, cache: dict) -> dict:
+    if docnum not in cache:
+        cache[docnum] = searcher.stored_fields(docnum)
+    return cache[docnum]
+
+
+def _holds(pattern: re.Pattern[str], fields: dict) -> bool:
+    """Whether the article's title or text holds the typed words in the typed order."""
+    return bool(pattern.search(fields["title"]) or any(pattern.search(text) for _, _, text in _sections(fields)))
+
+
+def _sections(fields: dict) -> list[list[str]]:
+    """The stored (heading, anchor, text) sections, decoded once per request."""
+    if "_sections" not in fields:
+        fields["_sections"] = json.loads(fields["sections"])
+    return fields["_sections"]
 
 
 def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
@@ -202,25 +239,6 @@ def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
         if value:
             mask &= scorer.documents_with(fieldname, [value])
     return mask
-
-
-def _docs_matching(searcher, query: wq.Query, docnums: list[int]) -> set[int]:
-    """Which of `docnums` match `query`, skipping a matcher to each: the index is not scanned."""
-    found: set[int] = set()
-    wanted = sorted(docnums)
-    for leaf, offset in searcher.leaf_searchers():
-        matcher = query.matcher(leaf)
-        for docnum in wanted:
-            local = docnum - offset
-            if local < 0 or local >= leaf.doc_count_all():
-                continue
-            if matcher.is_active() and matcher.id() < local:
-                matcher.skip_to(local)
-            if not matcher.is_active():
-                break
-            if matcher.id() == local:
-                found.add(docnum)
-    return found
 
 
 def _rerank(searcher, scored: list[tuple[float, int]]) -> list[tuple[float, int]]:
@@ -258,9 +276,8 @@ def _facets(searcher, docnums: list[int]) -> dict[str, list[FacetValue]]:
     }
 
 
-def _hit(searcher, docnum: int, score: float, highlighter: Highlighter) -> SearchHit:
-    stored = searcher.stored_fields(docnum)
-    snippet = best_snippet(json.loads(stored["sections"]), highlighter, stored["summary"])
+def _hit(stored: dict, score: float, highlighter: Highlighter) -> SearchHit:
+    snippet = best_snippet(_sections(stored), highlighter, stored["summary"])
     tags = [t for t in stored["tags"].split(",") if t]
     return SearchHit(
         slug=stored["slug"],

@@ -69,7 +69,8 @@ class QueryPlan:
     concepts: list[Concept]
     corrections: dict[str, str]  # typed word -> the close word the index knows
     highlight: set[str]  # stems and words to mark in snippets
-    phrase: wq.Query | None = None  # the typed words in order: a bonus for articles holding them so
+    in_order: re.Pattern[str] | None = None  # the typed words in order (a pasted message): a bonus
+    in_order_terms: tuple[str, ...] = ()  # their stems: an article must hold all to hold the phrase
 
     @property
     def is_empty(self) -> bool:
@@ -140,17 +141,23 @@ def build(text: str, reader: IndexReader, vocabulary: Vocabulary | None = None, 
         if clause.alternatives:
             clauses.append(clause)
             highlight.update(_highlight_terms(concept))
-    return QueryPlan(clauses, concepts, corrections, highlight, _whole_phrase(concepts))
+    in_order = _whole_phrase(concepts)
+    in_order_terms = stems(" ".join(c.surface for c in concepts if c.code is None)) if in_order else ()
+    return QueryPlan(clauses, concepts, corrections, highlight, in_order, in_order_terms)
 
 
-def _whole_phrase(concepts: list[Concept]) -> wq.Query | None:
-    """The typed words in the typed order, as when an agent pastes an error message."""
+def _whole_phrase(concepts: list[Concept]) -> re.Pattern[str] | None:
+    """The typed words in the typed order, as when an agent pastes an error message.
+
+    Checked with a regular expression on the stored text of the best candidates: a phrase query
+    would walk every article holding all its words, stop words included.
+    """
     if any(c.quoted for c in concepts):
         return None
-    terms = phrase_terms(" ".join(c.surface for c in concepts if c.code is None))
-    if not MIN_PHRASE_TERMS <= len(terms) <= MAX_PHRASE_TERMS:
+    typed = words(" ".join(c.surface for c in concepts if c.code is None))
+    if not MIN_PHRASE_TERMS <= len(typed) <= MAX_PHRASE_TERMS:
         return None
-    return _phrase(terms)
+    return re.compile(r"(?<!\w)" + r"\W+".join(re.escape(w) for w in typed) + r"(?!\w)", re.IGNORECASE)
 
 
 def _phrase(terms: list[str]) -> wq.Query:

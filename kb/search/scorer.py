@@ -13,12 +13,16 @@ written; per-searcher data (live documents, filters) lives as long as the search
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
 from whoosh.matching import wrappers
 from whoosh.reading import TermNotFound
+
+# Memory for the scores of recently used terms (see Scorer.term_scores).
+TERM_CACHE_BYTES = 64 * 1024 * 1024
 
 # A word, scored in one or more fields: ((field, term, boost), ...). It is present in a document
 # when its first field holds it.
@@ -55,6 +59,8 @@ class Scorer:
         self._lengths_cache = lengths_cache  # (segment id, field) -> lengths; shared across searchers
         self._lengths: dict[str, np.ndarray] = {}
         self._live: np.ndarray | None = None
+        self._term_cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached_bytes = 0
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -113,7 +119,24 @@ class Scorer:
         return np.concatenate(ids), np.concatenate(weights)
 
     def term_scores(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """BM25F scores of a term for the documents holding it (Whoosh's formula and statistics)."""
+        """BM25F scores of a term for the documents holding it (Whoosh's formula and statistics).
+
+        Kept for the searcher's lifetime within a memory budget: the words agents type follow a
+        Zipf law, so the costly common ones come back in most queries.
+        """
+        key = (fieldname, text)
+        if key in self._term_cache:
+            self._term_cache.move_to_end(key)
+            return self._term_cache[key]
+        found = self._compute_term_scores(fieldname, text)
+        self._term_cache[key] = found
+        self._cached_bytes += found[0].nbytes + found[1].nbytes
+        while self._cached_bytes > TERM_CACHE_BYTES and len(self._term_cache) > 1:
+            _, (ids, values) = self._term_cache.popitem(last=False)
+            self._cached_bytes -= ids.nbytes + values.nbytes
+        return found
+
+    def _compute_term_scores(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         ids, weights = self.postings(fieldname, text)
         if not len(ids):
             return ids, weights
@@ -126,21 +149,17 @@ class Scorer:
     def scores(self, clauses: Sequence[Clause]) -> np.ndarray:
         """The score of every document for `clauses` (0 where nothing matches)."""
         total = np.zeros(self.size, dtype=np.float64)
-        cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         for clause in clauses:
             for alternative in clause.alternatives:
-                total += self._alternative(alternative, cache)
+                total += self._alternative(alternative)
         return total
 
-    def _alternative(self, alternative: Alternative, cache: dict) -> np.ndarray:
+    def _alternative(self, alternative: Alternative) -> np.ndarray:
         scores = np.zeros(self.size, dtype=np.float64)
         present = np.ones(self.size, dtype=bool) if len(alternative.words) > 1 else None
         for word in alternative.words:
             for position, (fieldname, text, boost) in enumerate(word):
-                key = (fieldname, text)
-                if key not in cache:
-                    cache[key] = self.term_scores(fieldname, text)
-                ids, values = cache[key]
+                ids, values = self.term_scores(fieldname, text)
                 scores[ids] += values * boost
                 if present is not None and position == 0:
                     holds = np.zeros(self.size, dtype=bool)
@@ -154,10 +173,21 @@ class Scorer:
             scores[~allowed] = 0.0
         return scores * alternative.weight
 
-    def top(self, clauses: Sequence[Clause], mask: np.ndarray, k: int) -> list[tuple[float, int]]:
+    def holding_all(self, fieldname: str, texts: Sequence[str]) -> np.ndarray:
+        """The live documents holding every one of `texts` in `fieldname`."""
+        found: np.ndarray | None = None
+        for text in sorted(texts, key=lambda t: len(self.term_scores(fieldname, t)[0])):
+            ids = self.term_scores(fieldname, text)[0]
+            found = ids if found is None else np.intersect1d(found, ids, assume_unique=True)
+            if not len(found):
+                break
+        if found is None:
+            return np.zeros(0, dtype=np.int64)
+        return found[self.live()[found]]
+
+    def top(self, scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[float, int]]:
         """The `k` best (score, docnum) among documents in `mask`, best first (ties: lower docnum)."""
-        scores = self.scores(clauses)
-        scores[~(mask & self.live())] = 0.0
+        scores = np.where(mask & self.live(), scores, 0.0)
         matching = np.flatnonzero(scores > 0)
         if len(matching) > k:
             best = np.argpartition(-scores[matching], k - 1)[:k]
