@@ -5,7 +5,6 @@ so tests and the CLI each build exactly the app they need.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from kb import PROJECT_ROOT, create_app
+from kb import PROJECT_ROOT, auth, create_app
 from kb.db import create_schema, get_session
-from kb import auth
 from kb.models import Role
 
 SHARED = Path(os.environ.get("KB_SHARED_DIR", PROJECT_ROOT.parent / "shared"))

@@ -4,13 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from kb.db import get_session
-from kb.models import Article, Revision
-from kb import store
+from conftest import PROJECT_ROOT, make_app
 from sqlalchemy import func, select
 
-from conftest import PROJECT_ROOT, make_app
+from kb import store
+from kb.db import get_session
+from kb.models import Article, Revision
 
 GOOD = """---
 title: VPN connects but nothing loads

@@ -71,9 +71,10 @@ def test_next_only_redirects_within_kb(client, app):
 def test_passwords_are_stored_hashed(app):
     add_user(app, "alice", "agent")
     with app.app_context():
+        from sqlalchemy import select
+
         from kb.db import get_session
         from kb.models import User
-        from sqlalchemy import select
 
         stored = get_session().scalar(select(User.password_hash).where(User.username == "alice"))
     assert PASSWORD not in stored and stored.startswith("scrypt:")

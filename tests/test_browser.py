@@ -9,7 +9,6 @@ import os
 import shutil
 
 import pytest
-
 from kbserver import KbServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

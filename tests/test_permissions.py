@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import client_for, make_app
 
 # Routes anyone may reach without logging in.

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED, make_app
 
 DATA = SHARED / "data" / "real-articles"

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import add_user, make_token
-
 ATTACKS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import add_user, make_token
 from sqlalchemy import select
 
-from conftest import add_user, make_token
 from kb.db import get_session
 from kb.models import SearchLog
 

@@ -5,7 +5,6 @@ import re
 
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT
 
 ARTICLES = sorted((PROJECT_ROOT / "articles").glob("*.md"))

@@ -11,8 +11,8 @@ import pickle
 import re
 import struct
 import threading
-import zlib
 import time
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +24,6 @@ from flask import Flask, current_app
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from whoosh import query as wq
 from whoosh.index import IndexError as WhooshIndexError
 
 from kb.models import IndexEvent, Status
