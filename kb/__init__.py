@@ -3,6 +3,7 @@
 `create_app` is the only way to get an application; nothing here has side effects at import time,
 so tests and the CLI each build exactly the app they need.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping

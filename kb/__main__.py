@@ -1,4 +1,5 @@
 """`python -m kb ...` is the same as the `kb` command."""
+
 from kb.cli import main
 
 main()

@@ -5,6 +5,7 @@ strict parser rejects. The reader keeps every key it does not understand (export
 back), falls back to a line-based reading where YAML quoting is broken, and reports a file it
 cannot read as `path:line: reason` instead of raising.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,7 +79,9 @@ def _decode(raw: bytes, name: str) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ArticleFileError(name, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+        raise ArticleFileError(
+            name, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -167,7 +170,12 @@ def _key_lines(front_lines: list[str]) -> dict[str, int]:
 
 
 def _fields_from(
-    meta: dict[str, Any], front_lines: list[str], path: Path, name: str, default_status: Status, warnings: list[FileWarning]
+    meta: dict[str, Any],
+    front_lines: list[str],
+    path: Path,
+    name: str,
+    default_status: Status,
+    warnings: list[FileWarning],
 ) -> store.ArticleFields:
     key_lines = _key_lines(front_lines)
 
@@ -190,7 +198,11 @@ def _fields_from(
         if audience is not None:
             extra["audience"] = _json_safe(audience)  # kept and written back; kb treats it as internal
             warnings.append(
-                FileWarning(name, key_lines.get("audience"), f"audience is not internal or external ('{audience}'); kept as written, treated as internal")
+                FileWarning(
+                    name,
+                    key_lines.get("audience"),
+                    f"audience is not internal or external ('{audience}'); kept as written, treated as internal",
+                )
             )
         audience = Audience.INTERNAL.value
     slug = meta.get("slug")

@@ -4,6 +4,7 @@ A request is authenticated either by the session cookie (flask-login) or by an
 `Authorization: Bearer <token>` header; both end up as `current_user`, so every route checks
 roles the same way whichever door the caller came through.
 """
+
 from __future__ import annotations
 
 import hashlib

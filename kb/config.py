@@ -2,6 +2,7 @@
 
 Paths are resolved here once, so the rest of kb reads ready-to-use values from `app.config`.
 """
+
 from __future__ import annotations
 
 import os

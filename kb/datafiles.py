@@ -1,4 +1,5 @@
 """Reading kb's YAML data files (synonyms, golden queries) with errors that say where."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ def load_list(path: Path, *, expected: str) -> list[Any]:
         raise DataFileError(name, None, "not UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise DataFileError(name, mark.line + 1 if mark else None, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise DataFileError(
+            name, mark.line + 1 if mark else None, f"not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     if data is None:
         return []
     if not isinstance(data, list):

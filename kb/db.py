@@ -3,6 +3,7 @@
 Domain modules take a `Session` and only `flush()`; the view or CLI command that owns the unit of
 work commits. The engine and sessionmaker live in `app.extensions`, so several apps (tests) coexist.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -4,6 +4,7 @@ Search logs feed the knowledge-gap report; helpful votes feed a gentle ranking p
 customer data is kept with a search: the query (with e-mail addresses and phone numbers blanked),
 the time, the role and what happened.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,9 @@ def is_episode_id(value: str | None) -> bool:
     return bool(value and _EPISODE.match(value))
 
 
-def record_search(session: Session, *, query: str, role: Role, results: int, episode: str | None, source: str) -> SearchLog:
+def record_search(
+    session: Session, *, query: str, role: Role, results: int, episode: str | None, source: str
+) -> SearchLog:
     """Log a search; later queries of the same episode replace the earlier, half-typed ones."""
     log = session.scalar(select(SearchLog).where(SearchLog.episode == episode)) if episode else None
     if log is None:

@@ -5,6 +5,7 @@ each. They run on demand (`kb golden check`, the golden page) and after every ar
 save, which warns when a change pushed a query out of the top 3. They travel with the articles
 as `golden-queries.yaml`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,7 +70,9 @@ def add_golden(session: Session, query: str, slug: str, *, user: User | None = N
     article = store.find_by_slug(session, slug.strip())
     if article is None:
         raise GoldenError(f"there is no article '{slug}'")
-    exists = session.scalar(select(GoldenQuery.id).where(GoldenQuery.query == query, GoldenQuery.article_id == article.id))
+    exists = session.scalar(
+        select(GoldenQuery.id).where(GoldenQuery.query == query, GoldenQuery.article_id == article.id)
+    )
     if exists is not None:
         raise DuplicateGolden(f"'{query}' → {article.slug} is already a golden query")
     golden = GoldenQuery(query=query, article=article, created_by_id=user.id if user else None)
@@ -160,4 +163,6 @@ def import_golden(session: Session, pairs: list[tuple[str, str]], *, user: User 
 
 def dump_golden(goldens: list[GoldenQuery]) -> str:
     entries = [{"query": g.query, "article": g.article.slug} for g in goldens]
-    return FILE_HEADER + (yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=10_000) if entries else "[]\n")
+    return FILE_HEADER + (
+        yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=10_000) if entries else "[]\n"
+    )

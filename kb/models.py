@@ -1,4 +1,5 @@
 """The tables. The database is kb's source of truth; the search index is derived from it."""
+
 from __future__ import annotations
 
 import enum

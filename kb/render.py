@@ -4,6 +4,7 @@ The article page, the preview and the API all call `render_article`, so one sani
 covers them all. Python-Markdown does not sanitize, so its output always goes through nh3 with an
 allow-list; only nh3's output ever becomes `Markup`.
 """
+
 from __future__ import annotations
 
 import re
@@ -122,7 +123,7 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
 # --- DocFX-flavoured Markdown found in real support articles ------------------------------------
 
 _INCLUDE = re.compile(r"^(\s*)\[!INCLUDE\s*\[[^\]]*\]\(([^)]*)\)\]\s*$", re.IGNORECASE)
-_TRIPLE_COLON_IMAGE = re.compile(r':::image\s+([^:]*?):::', re.IGNORECASE)
+_TRIPLE_COLON_IMAGE = re.compile(r":::image\s+([^:]*?):::", re.IGNORECASE)
 _NO_LOC = re.compile(r':::no-loc\s+text="([^"]*)":::', re.IGNORECASE)
 _ATTR = re.compile(r'([\w-]+)="([^"]*)"')
 _ALERT_MARK = re.compile(r"^\s*\[!(%s)\]\s*" % "|".join(ALERT_KINDS), re.IGNORECASE)
@@ -167,7 +168,7 @@ class _Alerts(Treeprocessor):
             if mark is None:
                 continue
             kind = mark.group(1).lower()
-            first.text = (first.text or "")[mark.end():]
+            first.text = (first.text or "")[mark.end() :]
             if not first.text.strip() and len(first) == 0:
                 quote.remove(first)
             quote.tag = "div"

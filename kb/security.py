@@ -1,4 +1,5 @@
 """Cross-cutting protections: CSRF on every form, login rate limits and browser security headers."""
+
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify

@@ -4,6 +4,7 @@ Every save that changes something writes a new `Revision` (a full snapshot) and 
 in the same transaction, so the article, its history and the index's to-do list never disagree.
 Nothing here commits: the caller owns the unit of work.
 """
+
 from __future__ import annotations
 
 import re
@@ -118,7 +119,9 @@ def validate(data: ArticleFields) -> list[FieldError]:
         )
     if len(data.product) > MAX_PRODUCT:
         errors.append(FieldError("product", f"is longer than {MAX_PRODUCT} characters"))
-    errors += [FieldError("tags", f"'{tag}' is longer than {MAX_TAG} characters") for tag in data.tags if len(tag) > MAX_TAG]
+    errors += [
+        FieldError("tags", f"'{tag}' is longer than {MAX_TAG} characters") for tag in data.tags if len(tag) > MAX_TAG
+    ]
     return errors
 
 
@@ -180,7 +183,9 @@ def _apply(article: Article, data: ArticleFields, user: User | None, verified: b
 def _add_revision(session: Session, article: Article, user: User | None, message: str) -> None:
     snapshot = {f.name: getattr(article, f.name) for f in fields(ArticleFields)}
     article.revisions.append(
-        Revision(number=article.version, created_by=user, created_at=article.updated_at, message=message[:500], **snapshot)
+        Revision(
+            number=article.version, created_by=user, created_at=article.updated_at, message=message[:500], **snapshot
+        )
     )
 
 

@@ -4,6 +4,7 @@ Customers say "wifi", "wireless" and "the internet thing"; articles say one of t
 applied at query time (see kb.search.query), so a new synonym works at once without a reindex.
 Groups travel with the articles as `synonyms.yaml`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,7 +60,9 @@ def get_group(session: Session, group_id: int) -> SynonymGroup | None:
     return session.get(SynonymGroup, group_id)
 
 
-def save_group(session: Session, terms: Iterable[str], *, user: User | None, group: SynonymGroup | None = None) -> SynonymGroup:
+def save_group(
+    session: Session, terms: Iterable[str], *, user: User | None, group: SynonymGroup | None = None
+) -> SynonymGroup:
     """Create a group, or replace the terms of `group`."""
     normalized = normalize_terms(terms)
     if group is None:

@@ -1,5 +1,6 @@
 """Fixtures: a real kb app on a temporary SQLite file and Whoosh index, a client that logs in
 with real forms (CSRF stays on), and the CLI runner."""
+
 from __future__ import annotations
 
 import os

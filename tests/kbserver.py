@@ -1,4 +1,5 @@
 """Run a real `kb serve` process on a free port for tests that need HTTP or a browser."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The JSON API: the same capabilities and checks as the UI, for helpdesk tools."""
+
 from __future__ import annotations
 
 from conftest import add_user, make_token
@@ -56,7 +57,7 @@ def test_revoked_token_stops_working(starter_app, tmp_path):
 def test_tokens_are_stored_hashed(starter_app):
     add_user(starter_app, "tool", "agent")
     token = make_token(starter_app, "tool")
-    raw = (starter_app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    raw = starter_app.config["DATABASE_URL"].removeprefix("sqlite:///")
     with open(raw, "rb") as db:
         assert token.encode() not in db.read()
 
@@ -76,7 +77,12 @@ def test_author_creates_and_updates_an_article_with_a_token(starter_app):
     client = starter_app.test_client()
     created = client.post(
         "/api/v1/articles",
-        json={"title": "Docking station flickers", "body": "## What the customer notices\n\n- \"screen flickers\"\n", "status": "published", "tags": ["dock"]},
+        json={
+            "title": "Docking station flickers",
+            "body": '## What the customer notices\n\n- "screen flickers"\n',
+            "status": "published",
+            "tags": ["dock"],
+        },
         headers=headers,
     )
     assert created.status_code == 201, created.get_json()
@@ -86,9 +92,13 @@ def test_author_creates_and_updates_an_article_with_a_token(starter_app):
     found = client.get("/api/v1/search?q=flickers", headers=headers).get_json()
     assert found["results"][0]["slug"] == "docking-station-flickers"
 
-    updated = client.put("/api/v1/articles/docking-station-flickers", json={"summary": "Cable or firmware."}, headers=headers)
+    updated = client.put(
+        "/api/v1/articles/docking-station-flickers", json={"summary": "Cable or firmware."}, headers=headers
+    )
     assert updated.status_code == 200 and updated.get_json()["article"]["version"] == 2
-    revisions = client.get("/api/v1/articles/docking-station-flickers/revisions", headers=headers).get_json()["revisions"]
+    revisions = client.get("/api/v1/articles/docking-station-flickers/revisions", headers=headers).get_json()[
+        "revisions"
+    ]
     assert [r["number"] for r in revisions] == [2, 1]
     first = client.get("/api/v1/articles/docking-station-flickers/revisions/1", headers=headers).get_json()
     assert first["summary"] == ""
@@ -119,7 +129,9 @@ def test_drafts_are_invisible_to_agents_in_the_api(starter_app):
     add_user(starter_app, "writer", "author")
     add_user(starter_app, "tool", "agent")
     client = starter_app.test_client()
-    client.post("/api/v1/articles", json={"title": "Secret draft zebra"}, headers=bearer(make_token(starter_app, "writer")))
+    client.post(
+        "/api/v1/articles", json={"title": "Secret draft zebra"}, headers=bearer(make_token(starter_app, "writer"))
+    )
     agent = bearer(make_token(starter_app, "tool"))
     assert client.get("/api/v1/articles/secret-draft-zebra", headers=agent).status_code == 404
     assert client.get("/api/v1/search?q=zebra", headers=agent).get_json()["total"] == 0

@@ -1,4 +1,5 @@
 """Import and export of article files through the `kb` CLI, against a real database and index."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -115,10 +116,18 @@ def test_starter_articles_are_already_in_export_form(app, runner, tmp_path):
 
 
 BAD_FILES = [
-    ("broken-yaml.md", "---\ntitle: Broken\ntags: [vpn, wifi\n---\nBody\n", "broken-yaml.md:3: front matter is not valid YAML"),
+    (
+        "broken-yaml.md",
+        "---\ntitle: Broken\ntags: [vpn, wifi\n---\nBody\n",
+        "broken-yaml.md:3: front matter is not valid YAML",
+    ),
     ("no-title.md", "---\nsummary: Nothing else\nstatus: draft\n---\nBody\n", "no-title.md: missing title"),
     ("latin1.md", "---\ntitle: Caf\xe9\n---\nBody\n".encode("latin-1"), "latin1.md:2: not UTF-8 text"),
-    ("bad-status.md", "---\ntitle: Odd status\nstatus: finished\n---\nBody\n", "bad-status.md:3: unknown status 'finished'"),
+    (
+        "bad-status.md",
+        "---\ntitle: Odd status\nstatus: finished\n---\nBody\n",
+        "bad-status.md:3: unknown status 'finished'",
+    ),
     ("no-front-matter.md", "# Just a heading\n", "no-front-matter.md:1: no front matter"),
     ("unclosed.md", "---\ntitle: Never closed\n", "unclosed.md:1: front matter is not closed"),
     ("bad-slug.md", "---\ntitle: Bad slug\nslug: Not A Slug!\n---\nBody\n", "bad-slug.md:3: slug: 'Not A Slug!'"),
@@ -153,7 +162,11 @@ def test_a_bad_file_never_touches_what_is_stored(app, runner, tmp_path):
     runner.invoke(args=["import", str(tmp_path / "in")])
     before = counts(app)
     # Same slug, broken status: the stored article must stay as it was.
-    write(tmp_path / "again", "vpn.md", GOOD.replace("status: published", "status: nonsense").replace("nothing opens", "X"))
+    write(
+        tmp_path / "again",
+        "vpn.md",
+        GOOD.replace("status: published", "status: nonsense").replace("nothing opens", "X"),
+    )
     result = runner.invoke(args=["import", str(tmp_path / "again")])
     assert result.exit_code != 0
     assert counts(app) == before

@@ -1,4 +1,5 @@
 """Logging in, sessions, CSRF and passwords, seen from a browser's side."""
+
 from __future__ import annotations
 
 from conftest import PASSWORD, KbClient, add_user, make_app
@@ -64,7 +65,9 @@ def test_next_only_redirects_within_kb(client, app):
     for target, expected in (("/articles/x", "/articles/x"), ("https://evil.example/", "/"), ("//evil.example", "/")):
         fresh = app.test_client()
         token = fresh.csrf_token()
-        response = fresh.post(f"/login?next={target}", data={"username": "alice", "password": PASSWORD, "csrf_token": token})
+        response = fresh.post(
+            f"/login?next={target}", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+        )
         assert response.headers["Location"] == expected, target
 
 
@@ -84,7 +87,9 @@ def test_user_changes_own_password(client, app):
     add_user(app, "alice", "agent")
     client.login("alice")
     response = client.submit(
-        "/account/password", {"current": PASSWORD, "new": "a new long secret", "confirm": "a new long secret"}, token_page="/"
+        "/account/password",
+        {"current": PASSWORD, "new": "a new long secret", "confirm": "a new long secret"},
+        token_page="/",
     )
     assert response.status_code == 302
     client.submit("/logout", token_page="/")

@@ -1,4 +1,5 @@
 """The `kb` command line, through click's runner against a real database and index."""
+
 from __future__ import annotations
 
 import json

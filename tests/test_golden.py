@@ -1,4 +1,5 @@
 """Golden queries and the synonym vocabulary: relevance that cannot silently regress."""
+
 from __future__ import annotations
 
 import re
@@ -37,10 +38,17 @@ def test_golden_add_rejects_unknown_articles_and_duplicates(starter_app):
 
 
 def test_saving_an_article_that_pushes_a_golden_query_out_warns_the_author(author):
-    assert post(author, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"}).status_code == 201
+    assert (
+        post(author, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"}).status_code
+        == 201
+    )
     warnings = []
     for n in range(3):
-        response = post(author, "/api/v1/articles", {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published"})
+        response = post(
+            author,
+            "/api/v1/articles",
+            {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published"},
+        )
         warnings += response.get_json()["warnings"]
     assert any("'printer offline' → print-jobs-stuck-in-queue" in w for w in warnings), warnings
     report = author.get("/api/v1/golden").get_json()
@@ -55,7 +63,12 @@ def test_saving_in_the_ui_flashes_the_golden_warning(author):
     for n in range(3):
         response = author.submit(
             "/author/articles/new",
-            {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published", "audience": "internal"},
+            {
+                "title": f"Printer offline printer offline {n}",
+                "body": "printer offline\n",
+                "status": "published",
+                "audience": "internal",
+            },
             token_page="/author/articles/new",
             follow_redirects=True,
         )
@@ -81,11 +94,17 @@ def test_synonym_groups_are_validated(author):
 
 
 def test_synonyms_can_be_edited_and_deleted_in_the_ui(author):
-    response = author.submit("/author/synonyms", {"terms": "gadget, doohickey"}, token_page="/author/synonyms", follow_redirects=True)
+    response = author.submit(
+        "/author/synonyms", {"terms": "gadget, doohickey"}, token_page="/author/synonyms", follow_redirects=True
+    )
     assert "gadget, doohickey" in response.get_data(as_text=True)
     group = [g for g in author.get("/api/v1/synonyms").get_json()["groups"] if "gadget" in g["terms"]][0]
-    author.submit(f"/author/synonyms/{group['id']}", {"terms": "gadget, widget", "action": "save"}, token_page="/author/synonyms")
-    assert [g["terms"] for g in author.get("/api/v1/synonyms").get_json()["groups"] if g["id"] == group["id"]] == [["gadget", "widget"]]
+    author.submit(
+        f"/author/synonyms/{group['id']}", {"terms": "gadget, widget", "action": "save"}, token_page="/author/synonyms"
+    )
+    assert [g["terms"] for g in author.get("/api/v1/synonyms").get_json()["groups"] if g["id"] == group["id"]] == [
+        ["gadget", "widget"]
+    ]
     author.submit(f"/author/synonyms/{group['id']}", {"action": "delete"}, token_page="/author/synonyms")
     assert all(g["id"] != group["id"] for g in author.get("/api/v1/synonyms").get_json()["groups"])
     bad = author.submit("/author/synonyms", {"terms": "lonely"}, token_page="/author/synonyms", follow_redirects=True)

@@ -1,6 +1,7 @@
 """Every route checks roles: anonymous callers are sent to log in (401 for the API), and a
 logged-in role without the right gets 403. The table is built from the app's own URL map, so a
 new route without a check fails here."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ Every file kb can read is imported; each article is then found from its author's
 description and from the error text quoted in it. The articles are read from ../shared and never
 copied into the repository.
 """
+
 from __future__ import annotations
 
 import csv
@@ -62,7 +63,9 @@ def test_every_readable_file_is_imported_and_problems_are_named(real_app):
 
 def test_unknown_front_matter_keys_survive_export(real_app, tmp_path):
     assert real_app.test_cli_runner().invoke(args=["export", str(tmp_path)]).exit_code == 0
-    exported = (tmp_path / "support-windows-client-printing-server-busy-error-scan-document.md").read_text(encoding="utf-8")
+    exported = (tmp_path / "support-windows-client-printing-server-busy-error-scan-document.md").read_text(
+        encoding="utf-8"
+    )
     for line in ("ms.date: 09/14/2020", "author: Deland-Han", "audience: itpro", "ms.technology: PrintFaxScan"):
         assert line in exported
 

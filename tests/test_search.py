@@ -1,4 +1,5 @@
 """Live-call search: customer words, half-words, typos and codes find the right article."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -140,7 +141,11 @@ def test_helpful_votes_gently_reorder_close_matches(author, starter_app):
     for name in ("v1", "v2", "v3", "v4", "v5", "v6"):
         add_user(starter_app, name, "agent")
         client = starter_app.test_client()
-        client.post(f"/api/v1/articles/{loser}/feedback", json={"helpful": True}, headers={"Authorization": f"Bearer {make_token(starter_app, name)}"})
+        client.post(
+            f"/api/v1/articles/{loser}/feedback",
+            json={"helpful": True},
+            headers={"Authorization": f"Bearer {make_token(starter_app, name)}"},
+        )
     assert slugs(author, "gizmo pairing")[0] == loser
 
 
@@ -218,14 +223,23 @@ def test_vectorized_scores_equal_whoosh_bm25f(author, starter_app):
 
     # An edit leaves a deleted copy of the old document in the index: it must not count.
     token = author.csrf_token("/")
-    author.put("/api/v1/articles/printer-shows-offline", json={"summary": "Printer offline again."}, headers={"X-CSRFToken": token})
+    author.put(
+        "/api/v1/articles/printer-shows-offline",
+        json={"summary": "Printer offline again."},
+        headers={"X-CSRFToken": token},
+    )
     with starter_app.app_context():
         service = kb_search.service()
         with service._reading() as searcher:
             scorer = service.scorer()
             assert not scorer.live().all(), "the edit should have left a deleted document behind"
             weighting = scoring.BM25F(B=kb_search.BM25_B, K1=kb_search.BM25_K1)
-            for fieldname, term in (("text", "printer"), ("text", "password"), ("title", "offlin"), ("codes", "0x80070005")):
+            for fieldname, term in (
+                ("text", "printer"),
+                ("text", "password"),
+                ("title", "offlin"),
+                ("codes", "0x80070005"),
+            ):
                 ours = scorer.scores([Clause([Alternative((((fieldname, term, 1.0),),))])])
                 plain = Searcher(searcher.reader(), weighting=weighting, closereader=False)
                 theirs = {hit.docnum: hit.score for hit in plain.search(wq.Term(fieldname, term), limit=None)}

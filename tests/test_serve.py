@@ -1,4 +1,5 @@
 """`kb serve` as a newcomer runs it: a real process, a real port, the starter articles."""
+
 from __future__ import annotations
 
 import http.cookiejar

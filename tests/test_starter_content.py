@@ -1,4 +1,5 @@
 """The starter articles teach understanding, not scripts: every one follows the same structure."""
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,9 @@ def test_article_follows_the_understanding_first_structure(path):
     assert headings == SECTIONS, headings
     notices = body.split("## What is going on")[0]
     assert len(re.findall(r'^- "', notices, flags=re.MULTILINE)) >= 3, "needs several phrasings in customers' words"
-    assert not re.search(r"^\s*(Say|Agent says|Script)\s*:", body, flags=re.MULTILINE | re.IGNORECASE), "no call scripts"
+    assert not re.search(r"^\s*(Say|Agent says|Script)\s*:", body, flags=re.MULTILINE | re.IGNORECASE), (
+        "no call scripts"
+    )
 
 
 def test_related_links_point_to_existing_articles():

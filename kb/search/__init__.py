@@ -4,6 +4,7 @@ Views and the CLI call `search()` and `sync()`; they never see a Whoosh object. 
 dataclasses. One searcher per process is kept open and refreshed when the index changed, since
 opening one per query costs more than the query itself.
 """
+
 from __future__ import annotations
 
 import json
@@ -164,7 +165,9 @@ class SearchService:
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.facets = _facets(searcher, [docnum for _, docnum in ranked])
                 highlighter = Highlighter(plan.highlight)
-                page.hits = [_hit(_stored(searcher, docnum, stored), score, highlighter) for score, docnum in ranked[:limit]]
+                page.hits = [
+                    _hit(_stored(searcher, docnum, stored), score, highlighter) for score, docnum in ranked[:limit]
+                ]
                 if plan.corrections:
                     page.suggestion = spelled_out(text, plan.corrections)
         page.took_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -186,7 +189,9 @@ class SearchService:
             return build(text, searcher.reader(), vocabulary).highlight
 
 
-def _ranked(scorer: Scorer, plan: QueryPlan, statuses: Iterable[Status], filters: Filters, stored: dict) -> list[tuple[float, int]]:
+def _ranked(
+    scorer: Scorer, plan: QueryPlan, statuses: Iterable[Status], filters: Filters, stored: dict
+) -> list[tuple[float, int]]:
     """The best CANDIDATES matches as (score, docnum), best first, after the phrase bonus and prior.
 
     Matches beyond CANDIDATES are not counted: counting every article that shares one word with
@@ -234,7 +239,11 @@ def _sections(fields: dict) -> list[list[str]]:
 
 def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
     mask = scorer.documents_with("status", [s.value for s in statuses])
-    for fieldname, value in (("product", filters.product), ("tags", (filters.tag or "").lower()), ("audience", filters.audience)):
+    for fieldname, value in (
+        ("product", filters.product),
+        ("tags", (filters.tag or "").lower()),
+        ("audience", filters.audience),
+    ):
         if value:
             mask &= scorer.documents_with(fieldname, [value])
     return mask

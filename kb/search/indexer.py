@@ -5,6 +5,7 @@ transaction; `apply_pending` drains those events in id order and records the las
 in the index folder, so whichever process runs it brings the index up to date, and a crash
 between the database commit and the index write loses nothing: the event is simply applied later.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,7 @@ class IndexDamaged(RuntimeError):
 
     def __init__(self, index_dir: str | Path, reason: str):
         super().__init__(
-            f"The search index in {index_dir} cannot be read ({reason}). "
-            "Rebuild it from the database with: kb reindex"
+            f"The search index in {index_dir} cannot be read ({reason}). Rebuild it from the database with: kb reindex"
         )
 
 

@@ -9,6 +9,7 @@ a clause whose alternatives add up:
 - synonyms from the vocabulary add the group's other phrasings, slightly discounted;
 - the typed words in order (a pasted message) earn a bonus, checked on the candidates only.
 """
+
 from __future__ import annotations
 
 import re
@@ -296,4 +297,3 @@ def _highlight_terms(concept: Concept) -> set[str]:
 def spelled_out(text: str, corrections: dict[str, str]) -> str:
     """`text` with each corrected word replaced, for "Did you mean ...?"."""
     return _WORD.sub(lambda m: corrections.get(m.group(0).lower(), m.group(0)), text)
-

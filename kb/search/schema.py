@@ -3,6 +3,7 @@
 Bump SCHEMA_VERSION whenever a field or analyzer changes: an index built with another version
 is rebuilt from the database on open, since the index is only a projection of it.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,7 +77,14 @@ class PartWeightFilter(Filter):
 
 def weighted_analyzer() -> Analyzer:
     """The text analyzer, with each token weighted by its part (see weighted_text)."""
-    return RegexTokenizer() | PartWeightFilter() | LowercaseFilter() | StopFilter() | StemFilter() | CharsetFilter(accent_map)
+    return (
+        RegexTokenizer()
+        | PartWeightFilter()
+        | LowercaseFilter()
+        | StopFilter()
+        | StemFilter()
+        | CharsetFilter(accent_map)
+    )
 
 
 def spelling_analyzer() -> Analyzer:

@@ -11,6 +11,7 @@ same parameters (see tests/test_search.py).
 Per-segment data (field lengths) is cached by segment id, because segments never change once
 written; per-searcher data (live documents, filters) lives as long as the searcher.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict

@@ -4,6 +4,7 @@ Whoosh's highlighter re-analyzes whole documents and costs tens of milliseconds 
 results. Here one compiled regex finds candidate words in the stored plain-text sections of the
 top results only; each candidate is confirmed by stemming just that word.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,9 @@ class Highlighter:
     def __init__(self, terms: set[str]):
         self.terms = {t.lower() for t in terms if t}
         alternatives = sorted((re.escape(t) for t in self.terms), key=len, reverse=True)
-        self._pattern = re.compile(r"(?<!\w)(?:%s)[\w.]*" % "|".join(alternatives), re.IGNORECASE) if alternatives else None
+        self._pattern = (
+            re.compile(r"(?<!\w)(?:%s)[\w.]*" % "|".join(alternatives), re.IGNORECASE) if alternatives else None
+        )
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, matched term) of each query word in `text`."""

@@ -1,4 +1,5 @@
 """HTTP entry points: one blueprint per group of users, plus the JSON API."""
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template

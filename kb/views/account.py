@@ -1,4 +1,5 @@
 """Logging in and out, and a user's own password."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -1,4 +1,5 @@
 """What admins use: user accounts and roles."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -26,7 +27,9 @@ def users():
     if request.method == "POST":
         password = request.form.get("password") or auth.generate_password()
         try:
-            user = auth.create_user(session, request.form.get("username", ""), _role(request.form.get("role")), password)
+            user = auth.create_user(
+                session, request.form.get("username", ""), _role(request.form.get("role")), password
+            )
         except auth.AuthError as exc:
             session.rollback()
             flash(str(exc), "error")
@@ -63,7 +66,9 @@ def update_user(user_id: int):
 
 def apply_user_change(user: User, data) -> str:
     """Change role, active flag or password of `user` from form or JSON data; return what was done."""
-    if user.id == current_user.id and (data.get("role", "admin") != "admin" or str(data.get("active", "1")) in ("0", "False", "false")):
+    if user.id == current_user.id and (
+        data.get("role", "admin") != "admin" or str(data.get("active", "1")) in ("0", "False", "false")
+    ):
         raise auth.AuthError("You cannot remove your own admin role or deactivate yourself.")
     done = []
     if data.get("role"):

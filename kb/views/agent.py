@@ -1,4 +1,5 @@
 """What agents use during a call: the search page and the article page."""
+
 from __future__ import annotations
 
 import secrets

@@ -4,6 +4,7 @@ Callers authenticate with a session cookie or `Authorization: Bearer <token>`. W
 a session cookie need the CSRF token (header `X-CSRFToken`), as forms do; token callers cannot be
 forged by a browser, so they do not.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
@@ -130,7 +131,7 @@ def article(slug: str):
 def article_feedback(slug: str):
     data = _json_body()
     if not isinstance(data.get("helpful"), bool):
-        raise _BadRequest("Send {\"helpful\": true} or {\"helpful\": false}.")
+        raise _BadRequest('Send {"helpful": true} or {"helpful": false}.')
     session = get_session()
     found = store.get_article(session, slug, role=current_user.role)
     feedback.record_helpful(session, found, current_user, data["helpful"])
@@ -159,7 +160,12 @@ def _article_summary(article: Article) -> dict:
 
 
 def article_json(article: Article) -> dict:
-    return {**_article_summary(article), "extra": article.extra, "markdown": article.body, "html": str(to_html(article.body))}
+    return {
+        **_article_summary(article),
+        "extra": article.extra,
+        "markdown": article.body,
+        "html": str(to_html(article.body)),
+    }
 
 
 # --- authoring ----------------------------------------------------------------------------------
@@ -294,12 +300,18 @@ def _role_of(data: dict) -> Role:
     try:
         return Role(str(data.get("role", "agent")))
     except ValueError:
-        raise auth.AuthError(f"Unknown role '{data.get('role')}': use one of {', '.join(r.value for r in Role)}.") from None
+        raise auth.AuthError(
+            f"Unknown role '{data.get('role')}': use one of {', '.join(r.value for r in Role)}."
+        ) from None
 
 
 def _user_json(user: User) -> dict:
-    return {"username": user.username, "role": user.role.value, "active": user.is_active, "created_at": user.created_at.isoformat()}
-
+    return {
+        "username": user.username,
+        "role": user.role.value,
+        "active": user.is_active,
+        "created_at": user.created_at.isoformat(),
+    }
 
 
 # --- search vocabulary and golden queries --------------------------------------------------------
@@ -367,7 +379,13 @@ def golden_queries():
         passed=sum(1 for r in results if r.passed),
         total=len(results),
         results=[
-            {"id": r.golden.id, "query": r.golden.query, "article": r.golden.article.slug, "rank": r.rank, "passed": r.passed}
+            {
+                "id": r.golden.id,
+                "query": r.golden.query,
+                "article": r.golden.article.slug,
+                "rank": r.rank,
+                "passed": r.passed,
+            }
             for r in results
         ],
     )

@@ -1,4 +1,5 @@
 """Read article fields sent by a form or a JSON body, the same way for the UI and the API."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,7 +66,13 @@ class SaveOutcome:
 
 
 def save_and_index(
-    session: Session, data: store.ArticleFields, *, user: User, message: str, article: Article | None, verified: bool = False
+    session: Session,
+    data: store.ArticleFields,
+    *,
+    user: User,
+    message: str,
+    article: Article | None,
+    verified: bool = False,
 ) -> SaveOutcome:
     """Save, commit, update the search index, then re-check the golden queries.
 

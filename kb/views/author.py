@@ -1,4 +1,5 @@
 """What authors use: the article list with drafts, the editor and the revision history."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -118,7 +119,11 @@ def revision(slug: str, number: int):
 def synonyms():
     session = get_session()
     if request.method == "POST":
-        _change_vocabulary(lambda: vocabulary.save_group(session, vocabulary.parse_terms(request.form.get("terms", "")), user=current_user))
+        _change_vocabulary(
+            lambda: vocabulary.save_group(
+                session, vocabulary.parse_terms(request.form.get("terms", "")), user=current_user
+            )
+        )
         return redirect(url_for("author.synonyms"))
     return render_template("author/synonyms.html", groups=vocabulary.list_groups(session))
 
@@ -132,7 +137,11 @@ def synonym(group_id: int):
     if request.form.get("action") == "delete":
         _change_vocabulary(lambda: vocabulary.delete_group(session, group))
     else:
-        _change_vocabulary(lambda: vocabulary.save_group(session, vocabulary.parse_terms(request.form.get("terms", "")), user=current_user, group=group))
+        _change_vocabulary(
+            lambda: vocabulary.save_group(
+                session, vocabulary.parse_terms(request.form.get("terms", "")), user=current_user, group=group
+            )
+        )
     return redirect(url_for("author.synonyms"))
 
 
@@ -157,7 +166,9 @@ def golden_queries():
     session = get_session()
     if request.method == "POST":
         try:
-            golden.add_golden(session, request.form.get("query", ""), request.form.get("article", ""), user=current_user)
+            golden.add_golden(
+                session, request.form.get("query", ""), request.form.get("article", ""), user=current_user
+            )
         except golden.GoldenError as exc:
             session.rollback()
             flash(f"Not added: {exc}.", "error")
