@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "SEARCH_MAX_LIMIT": 50,
+    # Memory per process for the scores of recently searched words (0 turns the cache off).
+    "SEARCH_TERM_CACHE_MB": 64,
 }
 
 # Values that must stay strings even when they look like JSON (a password "12345" is not a number).

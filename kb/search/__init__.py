@@ -100,8 +100,9 @@ class SearchPage:
 class SearchService:
     """Owns this process's view of one index folder: the open index and a reused searcher."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, *, term_cache_mb: int = 64):
         self.index_dir = index_dir
+        self.term_cache_mb = term_cache_mb
         self._lock = threading.RLock()
         self._searcher = None
         self._scorer: Scorer | None = None
@@ -120,7 +121,13 @@ class SearchService:
     def scorer(self) -> Scorer:
         """The scorer of the current searcher (call searcher() first in the same lock)."""
         if self._scorer is None:
-            self._scorer = Scorer(self._searcher, k1=BM25_K1, b=BM25_B, lengths_cache=self._lengths_cache)
+            self._scorer = Scorer(
+                self._searcher,
+                k1=BM25_K1,
+                b=BM25_B,
+                lengths_cache=self._lengths_cache,
+                term_cache_bytes=self.term_cache_mb << 20,
+            )
             current = {reader.segment().segment_id() for reader, _ in self._scorer.leaves}
             for key in [k for k in self._lengths_cache if k[0] not in current]:
                 del self._lengths_cache[key]  # a merge replaced that segment
@@ -309,7 +316,9 @@ def _hit(stored: dict, score: float, highlighter: Highlighter) -> SearchHit:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["kb.search"] = SearchService(Path(app.config["INDEX_DIR"]))
+    app.extensions["kb.search"] = SearchService(
+        Path(app.config["INDEX_DIR"]), term_cache_mb=int(app.config["SEARCH_TERM_CACHE_MB"])
+    )
 
 
 def service() -> SearchService:

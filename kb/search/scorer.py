@@ -22,9 +22,6 @@ import numpy as np
 from whoosh.matching import wrappers
 from whoosh.reading import TermNotFound
 
-# Memory for the scores of recently used terms (see Scorer.term_scores).
-TERM_CACHE_BYTES = 64 * 1024 * 1024
-
 # A word, scored in one or more fields: ((field, term, boost), ...). It is present in a document
 # when its first field holds it.
 Word = tuple[tuple[str, str, float], ...]
@@ -52,7 +49,7 @@ class Clause:
 class Scorer:
     """Scores queries against one searcher's view of the index."""
 
-    def __init__(self, searcher, *, k1: float, b: float, lengths_cache: dict):
+    def __init__(self, searcher, *, k1: float, b: float, lengths_cache: dict, term_cache_bytes: int = 64 << 20):
         self.searcher = searcher
         self.k1, self.b = k1, b
         self.size = searcher.doc_count_all()
@@ -62,6 +59,7 @@ class Scorer:
         self._live: np.ndarray | None = None
         self._term_cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached_bytes = 0
+        self._term_cache_bytes = term_cache_bytes
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -130,9 +128,11 @@ class Scorer:
             self._term_cache.move_to_end(key)
             return self._term_cache[key]
         found = self._compute_term_scores(fieldname, text)
+        if not self._term_cache_bytes:
+            return found
         self._term_cache[key] = found
         self._cached_bytes += found[0].nbytes + found[1].nbytes
-        while self._cached_bytes > TERM_CACHE_BYTES and len(self._term_cache) > 1:
+        while self._cached_bytes > self._term_cache_bytes and len(self._term_cache) > 1:
             _, (ids, values) = self._term_cache.popitem(last=False)
             self._cached_bytes -= ids.nbytes + values.nbytes
         return found
