@@ -48,6 +48,9 @@ def test_typo_still_finds_the_article(agent):
     assert "printer-shows-offline" in slugs(agent, "printr offline")[:3]
     # two edits are allowed for long words
     assert "bitlocker-recovery-key-prompt" in slugs(agent, "bitlocker recvoery")[:3]
+    # two swapped letters are one slip
+    assert slugs(agent, "accuont locked")[0] == "account-locked-out"
+    assert api(agent, "accuont locked")["suggestion"] == "account locked"
 
 
 def test_exact_match_outranks_typo_tolerance(author):

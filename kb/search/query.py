@@ -256,13 +256,22 @@ def corrections_for(reader: IndexReader, word: str) -> list[str]:
         return []  # no word can be that much more common: not worth scanning the vocabulary
     max_edits = 2 if len(word) >= 8 else 1
     candidates = []
-    for term in reader.terms_within("spelling", word, max_edits, prefix=1):
+    for term in set(reader.terms_within("spelling", word, max_edits, prefix=1)) | _transpositions(reader, word):
         if term != word:
             frequency = reader.doc_frequency("spelling", term)
             if frequency >= max(1, own) * TYPO_DOMINANCE or (own == 0 and frequency > 0):
                 candidates.append((frequency, term))
     candidates.sort(reverse=True)
     return [term for _, term in candidates[:MAX_TYPO_TERMS]]
+
+
+def _transpositions(reader: IndexReader, word: str) -> set[str]:
+    """Known words that differ from `word` by two swapped neighbouring letters ("accuont").
+
+    People count a swap as one slip; Whoosh's edit distance counts two, so they are looked up here.
+    """
+    swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    return {w for w in swaps if w != word and reader.doc_frequency("spelling", w)}
 
 
 def _clause(concept: Concept) -> Clause:

@@ -57,6 +57,7 @@ class Scorer:
         self._lengths_cache = lengths_cache  # (segment id, field) -> lengths; shared across searchers
         self._lengths: dict[str, np.ndarray] = {}
         self._live: np.ndarray | None = None
+        self._masks: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._term_cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached_bytes = 0
         self._term_cache_bytes = term_cache_bytes
@@ -91,12 +92,18 @@ class Scorer:
         return self._lengths_cache[key]
 
     def documents_with(self, fieldname: str, texts: Iterable[str]) -> np.ndarray:
-        """A mask of the documents holding any of `texts` in `fieldname` (for filters)."""
-        mask = np.zeros(self.size, dtype=bool)
-        for text in texts:
-            ids, _ = self.postings(fieldname, text)
-            mask[ids] = True
-        return mask
+        """A mask of the documents holding any of `texts` in `fieldname` (for filters).
+
+        Kept for the searcher's lifetime: every agent search filters on "published".
+        """
+        key = (fieldname, tuple(texts))
+        if key not in self._masks:
+            mask = np.zeros(self.size, dtype=bool)
+            for text in key[1]:
+                ids, _ = self.postings(fieldname, text)
+                mask[ids] = True
+            self._masks[key] = mask
+        return self._masks[key].copy()
 
     # --- postings and scores -----------------------------------------------------------------
 
