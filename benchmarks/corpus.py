@@ -390,7 +390,11 @@ class _ArticleWriter:
         sections = [self._notices(), self._going_on(), self._confirm(), self._resolution(target), self._prevent()]
         title = self._title()
         slug = f"{_slugify(title)[:80].rstrip('-')}-{number}"
-        return Article(slug, title, self._summary(), self.product.name, self._tags(), "\n".join(sections), self.codes)
+        body = "\n".join(sections)
+        summary = self._summary()
+        # Only the codes the text really cites: a drawn code no template slot picked is not in it.
+        cited = [code for code in self.codes if code in body or code in title]
+        return Article(slug, title, summary, self.product.name, self._tags(), body, cited)
 
     # --- slots -----------------------------------------------------------------------------------
 
