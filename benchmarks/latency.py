@@ -117,7 +117,7 @@ def build_kb(kb: KbInstance, folder: Path, size: int) -> dict[str, float]:
     return {"import_s": import_s, "import_per_s": size / import_s, "reindex_s": reindex_s, "reindex_per_s": size / reindex_s}
 
 
-def bench_size(generator: Generator, size: int, per_class: int, code: Path) -> dict[str, Any]:
+def bench_size(generator: Generator, size: int, per_class: int, code: Path, cold: bool = False) -> dict[str, Any]:
     """Everything for one corpus size, in a temporary folder removed afterwards."""
     progress(f"[{size:,}] generating articles and queries")
     articles = list(generator.articles(size))
@@ -127,6 +127,8 @@ def bench_size(generator: Generator, size: int, per_class: int, code: Path) -> d
         write_corpus(articles, root / "articles")
         copy_synonyms(code, root / "articles")
         kb = KbInstance(root / "kb", source=code)
+        if cold:  # no term-score cache: every query word is read and scored from the postings
+            kb.env["KB_SEARCH_TERM_CACHE_MB"] = "0"
         builds = build_kb(kb, root / "articles", size)
         samples = serve_and_measure(kb, queries, size)
         builds.update(fts5_reference(root / "fts5.db", articles, queries, samples, size))
@@ -298,6 +300,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-class", type=int, default=200, help="measured queries per class (default: %(default)s)")
     parser.add_argument("--out", type=Path, help="where to write the raw figures (default: benchmarks/runs/latency-<timestamp>.json)")
     parser.add_argument("--compare", type=Path, help="a previous run's JSON: show its kb p95 beside the new one")
+    parser.add_argument("--cold", action="store_true", help="turn kb's term-score cache off (KB_SEARCH_TERM_CACHE_MB=0)")
     return parser.parse_args(argv)
 
 
@@ -321,17 +324,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kb-bench-code-") as tmp:
         code = snapshot(Path(tmp))
         run: dict[str, Any] = {"benchmark": "latency", "started": started.isoformat(timespec="seconds"),
-                               "per_class": args.per_class, "machine": machine(code), "sizes": {}}
+                               "per_class": args.per_class, "machine": machine(code), "cold": args.cold, "sizes": {}}
         for size in args.sizes:
-            measure_size(run, size, args.per_class, code, out, previous)
+            measure_size(run, size, args.per_class, code, out, previous, args.cold)
     progress(f"raw figures in {out}")
     return 0
 
 
-def measure_size(run: dict[str, Any], size: int, per_class: int, code: Path, out: Path, previous: dict[str, Any] | None) -> None:
+def measure_size(
+    run: dict[str, Any], size: int, per_class: int, code: Path, out: Path, previous: dict[str, Any] | None, cold: bool
+) -> None:
     """Benchmark one size, save everything so far, print its table."""
     clock = time.monotonic()
-    run["sizes"][str(size)] = bench_size(Generator(), size, per_class, code)
+    run["sizes"][str(size)] = bench_size(Generator(), size, per_class, code, cold)
     run["sizes"][str(size)]["wall_s"] = round(time.monotonic() - clock, 1)
     save(run, out)  # after every size, so a run stopped part-way still leaves its figures
     print_table(size, run["sizes"][str(size)], previous)
