@@ -61,6 +61,7 @@ class Section:
     heading: str
     anchor: str
     text: str
+    level: int = 0
 
 
 @dataclass
@@ -71,6 +72,15 @@ class RenderedArticle:
     @property
     def text(self) -> str:
         return "\n".join(s.text for s in self.sections)
+
+    @property
+    def outline(self) -> list[Section]:
+        """The top-level sections an agent jumps between during a call ("How to confirm", ...)."""
+        headed = [s for s in self.sections if s.heading and s.anchor]
+        levels = sorted({s.level for s in headed})
+        # A lone title heading ("# Wi-Fi keeps dropping") is not an outline: use the level below it.
+        top = next((lv for lv in levels if sum(s.level == lv for s in headed) > 1), levels[0] if levels else 0)
+        return [s for s in headed if s.level == top]
 
     @property
     def headings(self) -> list[str]:
@@ -193,6 +203,7 @@ class _SectionCollector(HTMLParser):
         self._parts: list[str] = []
         self._heading: list[str] | None = None
         self._anchor = ""
+        self._level = 0
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -201,7 +212,7 @@ class _SectionCollector(HTMLParser):
             self._skip += 1
         elif tag in _SECTION_TAGS:
             self._close_section()
-            self._heading, self._anchor = [], attributes.get("id") or ""
+            self._heading, self._anchor, self._level = [], attributes.get("id") or "", int(tag[1])
         elif tag in _BLOCK_TAGS:
             self._parts.append("\n")
         elif tag in {"td", "th"}:
@@ -212,7 +223,7 @@ class _SectionCollector(HTMLParser):
             self._skip -= 1
         elif tag in _SECTION_TAGS and self._heading is not None:
             heading = " ".join("".join(self._heading).split())
-            self.sections.append(Section(heading, self._anchor, ""))
+            self.sections.append(Section(heading, self._anchor, "", self._level))
             self._heading = None
 
     def handle_data(self, data: str) -> None:

@@ -106,3 +106,23 @@ def test_pages_send_a_content_security_policy(agent):
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_article_page_outlines_its_sections_for_jumping_during_a_call(author):
+    body = (
+        '# Printer offline\n\n## What the customer notices\n\n- "it says offline"\n\n'
+        "## How to confirm\n\n### On Windows\n\nLook at the queue.\n\n## Resolution\n\nRestart the spooler.\n"
+    )
+    save(author, "outlined", body)
+    page = author.get("/articles/outlined").get_data(as_text=True)
+    outline = page.split('<nav class="outline"', 1)[1].split("</nav>", 1)[0]
+    assert [line.split('">')[0] for line in outline.split('<a href="#')[1:]] == [
+        "what-the-customer-notices",
+        "how-to-confirm",
+        "resolution",
+    ]
+
+
+def test_short_article_has_no_outline(author):
+    save(author, "short", "Just one paragraph, nothing to jump between.\n")
+    assert 'class="outline"' not in author.get("/articles/short").get_data(as_text=True)
