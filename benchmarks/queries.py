@@ -130,13 +130,15 @@ def _one_edit(rng: random.Random, word: str) -> str:
     return word[:position] + replacement + word[position + 1 :]
 
 
-def _code_maker(articles: Sequence[Article]) -> Callable[[random.Random], Query]:
+def _code_maker(articles: Sequence[Article]) -> Callable[[random.Random], Query | None]:
     """Error codes the corpus cites: half as often as they are cited, half any cited code."""
     cited = sorted({code for article in articles for code in article.codes})
 
-    def make(rng: random.Random) -> Query:
+    def make(rng: random.Random) -> Query | None:
         if rng.random() < 0.5:
-            return Query("code", rng.choice(rng.choice(articles).codes))
+            codes = rng.choice(articles).codes
+            # An article whose text cites no code yields no query; _distinct draws again.
+            return Query("code", rng.choice(codes)) if codes else None
         return Query("code", rng.choice(cited))
 
     return make
