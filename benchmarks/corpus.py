@@ -15,6 +15,7 @@ than for prose quality:
 Each article is generated from its own seeded `random.Random`, so the first 1,000 articles of the
 10k corpus are exactly the 1k corpus, whatever the size asked for. Only the standard library is used.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -135,78 +136,354 @@ class Product:
 
 
 GENERAL_COMMANDS = (
-    "ipconfig /flushdns", "ipconfig /all", "ipconfig /release", "ipconfig /renew", "gpupdate /force",
-    "gpresult /r", "sfc /scannow", "DISM /Online /Cleanup-Image /RestoreHealth", "chkdsk C: /f",
-    "netsh winsock reset", "whoami /groups", "klist purge", "dsregcmd /status", "shutdown /r /t 0",
-    "systeminfo", "msinfo32", "eventvwr.msc", "services.msc", "devmgmt.msc", "control keymgr.dll",
+    "ipconfig /flushdns",
+    "ipconfig /all",
+    "ipconfig /release",
+    "ipconfig /renew",
+    "gpupdate /force",
+    "gpresult /r",
+    "sfc /scannow",
+    "DISM /Online /Cleanup-Image /RestoreHealth",
+    "chkdsk C: /f",
+    "netsh winsock reset",
+    "whoami /groups",
+    "klist purge",
+    "dsregcmd /status",
+    "shutdown /r /t 0",
+    "systeminfo",
+    "msinfo32",
+    "eventvwr.msc",
+    "services.msc",
+    "devmgmt.msc",
+    "control keymgr.dll",
 )
 
 PRODUCTS: tuple[Product, ...] = (
-    Product("Outlook", 9, ("email", "outlook"), ("mailbox", "profile", "inbox", "calendar", "attachment", "signature", "ost", "pst", "rules", "add-in", "search index", "shared mailbox"),
-            ("keeps asking for my password", "is stuck on loading profile", "won't open", "search shows no results", "is not receiving emails", "says disconnected", "crashes when I open an attachment", "is missing calendar invites", "says my mailbox is full", "won't send anything"),
-            ("outlook.exe /safe", "outlook.exe /resetnavpane", "cmdkey /list", "Get-MailboxStatistics"), ("hex", "aadsts")),
-    Product("Teams", 8, ("teams", "meetings"), ("meeting", "microphone", "camera", "chat", "channel", "status", "presence", "screen sharing", "notifications", "cache"),
-            ("can't hear anyone in meetings", "shows a black camera", "shows me as away all the time", "won't load", "can't share my screen", "messages are not sending", "keeps signing me out", "is stuck on a white screen"),
-            ("taskkill /im ms-teams.exe /f", "%appdata%\\Microsoft\\Teams", "Get-AppxPackage MSTeams"), ("hex", "aadsts")),
-    Product("VPN", 8, ("vpn", "network"), ("tunnel", "gateway", "client", "certificate", "split tunnel", "route", "GlobalProtect", "AnyConnect", "portal"),
-            ("says connected but nothing loads", "won't connect", "disconnects every few minutes", "asks for a certificate", "is really slow", "fails at home but works in the office"),
-            ("route print", "Test-NetConnection vpn.contoso.com -Port 443", "nslookup intranet.contoso.com", "tracert 10.10.0.1"), ("hex", "name")),
-    Product("Windows", 9, ("windows", "desktop"), ("update", "profile", "start menu", "drivers", "blue screen", "BitLocker", "disk", "taskbar", "login screen"),
-            ("update keeps failing", "is very slow", "restarts by itself", "shows a blue screen", "says the disk is full", "asks for a BitLocker recovery key", "is stuck on the welcome screen"),
-            ("usoclient StartScan", "Get-WindowsUpdateLog", "manage-bde -status", "powercfg /batteryreport", "wuauclt /detectnow"), ("hex", "kb", "stop")),
-    Product("OneDrive", 6, ("onedrive", "files"), ("sync", "files", "folder", "storage", "share link", "Files On-Demand", "known folder"),
-            ("is not syncing", "shows a red cross on my files", "says I'm out of space", "keeps asking me to sign in", "lost my files", "says there are sync conflicts"),
-            ("%localappdata%\\Microsoft\\OneDrive\\onedrive.exe /reset",), ("hex",)),
-    Product("Printer", 6, ("printing", "printer"), ("queue", "spooler", "driver", "toner", "tray", "paper jam", "scan to email", "print server"),
-            ("shows offline", "jobs are stuck in the queue", "prints blank pages", "scan to email doesn't work", "prints garbage characters", "asks for admin rights to install"),
-            ("net stop spooler", "net start spooler", "Get-Printer", "printui /s /t2"), ("hex",)),
-    Product("Wi-Fi", 6, ("wifi", "network"), ("access point", "adapter", "SSID", "signal", "captive portal", "DHCP", "band"),
-            ("keeps dropping", "is connected but no internet", "can't see the office network", "is very slow in the meeting rooms", "asks for a password again"),
-            ("netsh wlan show interfaces", "netsh wlan show profiles", "Get-NetAdapter", "arp -a"), ("hex", "name")),
-    Product("MFA", 5, ("mfa", "sign-in"), ("authenticator", "code", "number matching", "phone", "approval", "method"),
-            ("codes are not arriving", "doesn't work on my new phone", "keeps prompting me", "says the number doesn't match", "is asking me to approve sign-ins I didn't do"),
-            ("dsregcmd /status",), ("aadsts",)),
-    Product("Browser", 5, ("browser", "web"), ("certificate", "page", "proxy", "extension", "cookies", "cache", "Edge", "Chrome"),
-            ("shows a certificate warning", "says the page can't be reached", "keeps redirecting", "is blocking the intranet", "won't download files"),
-            ("certutil -store root", "nslookup intranet.contoso.com", "netsh winhttp show proxy"), ("name",)),
-    Product("SharePoint", 4, ("sharepoint", "files"), ("site", "library", "permission", "list", "version history", "access request"),
-            ("says access denied", "won't open the document", "lost the version I need", "is really slow to load"),
-            ("Get-SPOSite",), ("hex", "aadsts")),
-    Product("Office", 4, ("office", "licensing"), ("license", "activation", "Word", "Excel", "PowerPoint", "subscription", "update channel"),
-            ("says unlicensed product", "keeps asking me to activate", "Excel freezes when I open big files", "Word crashes on startup"),
-            ("cscript ospp.vbs /dstatus", "OfficeC2RClient.exe /update user"), ("hex", "aadsts")),
-    Product("Active Directory", 4, ("account", "password"), ("account", "lockout", "password policy", "domain controller", "group", "expiry"),
-            ("says my account is locked", "won't accept my new password", "says my password expired", "doesn't let me into the shared drive"),
-            ("net user %username% /domain", "Get-ADUser -Identity jdoe -Properties LockedOut", "whoami /groups"), ("aadsts", "hex")),
-    Product("Mapped drive", 3, ("files", "network"), ("drive letter", "share", "file server", "DFS", "credentials"),
-            ("shows a red X", "disappeared after the restart", "asks for a password", "opens files very slowly"),
-            ("net use", "net use * /delete", "Test-Path \\\\fs01\\shared"), ("hex",)),
-    Product("Bluetooth", 2, ("bluetooth", "audio"), ("headset", "pairing", "receiver", "driver", "audio device"),
-            ("headset won't pair", "sound cuts out", "mic is not detected", "keeps disconnecting"),
-            ("Get-PnpDevice -Class Bluetooth",), ("hex",)),
-    Product("Monitor", 2, ("display", "hardware"), ("dock", "HDMI", "DisplayPort", "resolution", "scaling", "graphics driver"),
-            ("external screen says no signal", "screen is flickering", "is blurry", "won't wake up after lunch"),
-            ("DisplaySwitch.exe /extend",), ("hex",)),
-    Product("Laptop", 3, ("hardware", "laptop"), ("battery", "fan", "charger", "BIOS", "firmware", "keyboard"),
-            ("battery drains very fast", "fan is really loud", "won't turn on", "is overheating", "keyboard stopped working"),
-            ("powercfg /batteryreport", "powercfg /sleepstudy"), ("hex", "stop")),
-    Product("Remote Desktop", 3, ("rdp", "remote"), ("session", "gateway", "host", "Citrix", "receiver", "published app"),
-            ("says the remote computer can't be found", "disconnects all the time", "is black after login", "asks for credentials twice"),
-            ("mstsc /admin", "qwinsta", "Test-NetConnection rdgw.contoso.com -Port 443"), ("hex", "name")),
-    Product("Mobile email", 3, ("email", "mobile"), ("phone", "Outlook app", "ActiveSync", "Intune", "company portal"),
-            ("mail stopped syncing on my phone", "asks me to install Company Portal", "says the device is not compliant"),
-            ("Get-MobileDevice",), ("aadsts",)),
+    Product(
+        "Outlook",
+        9,
+        ("email", "outlook"),
+        (
+            "mailbox",
+            "profile",
+            "inbox",
+            "calendar",
+            "attachment",
+            "signature",
+            "ost",
+            "pst",
+            "rules",
+            "add-in",
+            "search index",
+            "shared mailbox",
+        ),
+        (
+            "keeps asking for my password",
+            "is stuck on loading profile",
+            "won't open",
+            "search shows no results",
+            "is not receiving emails",
+            "says disconnected",
+            "crashes when I open an attachment",
+            "is missing calendar invites",
+            "says my mailbox is full",
+            "won't send anything",
+        ),
+        ("outlook.exe /safe", "outlook.exe /resetnavpane", "cmdkey /list", "Get-MailboxStatistics"),
+        ("hex", "aadsts"),
+    ),
+    Product(
+        "Teams",
+        8,
+        ("teams", "meetings"),
+        (
+            "meeting",
+            "microphone",
+            "camera",
+            "chat",
+            "channel",
+            "status",
+            "presence",
+            "screen sharing",
+            "notifications",
+            "cache",
+        ),
+        (
+            "can't hear anyone in meetings",
+            "shows a black camera",
+            "shows me as away all the time",
+            "won't load",
+            "can't share my screen",
+            "messages are not sending",
+            "keeps signing me out",
+            "is stuck on a white screen",
+        ),
+        ("taskkill /im ms-teams.exe /f", "%appdata%\\Microsoft\\Teams", "Get-AppxPackage MSTeams"),
+        ("hex", "aadsts"),
+    ),
+    Product(
+        "VPN",
+        8,
+        ("vpn", "network"),
+        (
+            "tunnel",
+            "gateway",
+            "client",
+            "certificate",
+            "split tunnel",
+            "route",
+            "GlobalProtect",
+            "AnyConnect",
+            "portal",
+        ),
+        (
+            "says connected but nothing loads",
+            "won't connect",
+            "disconnects every few minutes",
+            "asks for a certificate",
+            "is really slow",
+            "fails at home but works in the office",
+        ),
+        (
+            "route print",
+            "Test-NetConnection vpn.contoso.com -Port 443",
+            "nslookup intranet.contoso.com",
+            "tracert 10.10.0.1",
+        ),
+        ("hex", "name"),
+    ),
+    Product(
+        "Windows",
+        9,
+        ("windows", "desktop"),
+        ("update", "profile", "start menu", "drivers", "blue screen", "BitLocker", "disk", "taskbar", "login screen"),
+        (
+            "update keeps failing",
+            "is very slow",
+            "restarts by itself",
+            "shows a blue screen",
+            "says the disk is full",
+            "asks for a BitLocker recovery key",
+            "is stuck on the welcome screen",
+        ),
+        (
+            "usoclient StartScan",
+            "Get-WindowsUpdateLog",
+            "manage-bde -status",
+            "powercfg /batteryreport",
+            "wuauclt /detectnow",
+        ),
+        ("hex", "kb", "stop"),
+    ),
+    Product(
+        "OneDrive",
+        6,
+        ("onedrive", "files"),
+        ("sync", "files", "folder", "storage", "share link", "Files On-Demand", "known folder"),
+        (
+            "is not syncing",
+            "shows a red cross on my files",
+            "says I'm out of space",
+            "keeps asking me to sign in",
+            "lost my files",
+            "says there are sync conflicts",
+        ),
+        ("%localappdata%\\Microsoft\\OneDrive\\onedrive.exe /reset",),
+        ("hex",),
+    ),
+    Product(
+        "Printer",
+        6,
+        ("printing", "printer"),
+        ("queue", "spooler", "driver", "toner", "tray", "paper jam", "scan to email", "print server"),
+        (
+            "shows offline",
+            "jobs are stuck in the queue",
+            "prints blank pages",
+            "scan to email doesn't work",
+            "prints garbage characters",
+            "asks for admin rights to install",
+        ),
+        ("net stop spooler", "net start spooler", "Get-Printer", "printui /s /t2"),
+        ("hex",),
+    ),
+    Product(
+        "Wi-Fi",
+        6,
+        ("wifi", "network"),
+        ("access point", "adapter", "SSID", "signal", "captive portal", "DHCP", "band"),
+        (
+            "keeps dropping",
+            "is connected but no internet",
+            "can't see the office network",
+            "is very slow in the meeting rooms",
+            "asks for a password again",
+        ),
+        ("netsh wlan show interfaces", "netsh wlan show profiles", "Get-NetAdapter", "arp -a"),
+        ("hex", "name"),
+    ),
+    Product(
+        "MFA",
+        5,
+        ("mfa", "sign-in"),
+        ("authenticator", "code", "number matching", "phone", "approval", "method"),
+        (
+            "codes are not arriving",
+            "doesn't work on my new phone",
+            "keeps prompting me",
+            "says the number doesn't match",
+            "is asking me to approve sign-ins I didn't do",
+        ),
+        ("dsregcmd /status",),
+        ("aadsts",),
+    ),
+    Product(
+        "Browser",
+        5,
+        ("browser", "web"),
+        ("certificate", "page", "proxy", "extension", "cookies", "cache", "Edge", "Chrome"),
+        (
+            "shows a certificate warning",
+            "says the page can't be reached",
+            "keeps redirecting",
+            "is blocking the intranet",
+            "won't download files",
+        ),
+        ("certutil -store root", "nslookup intranet.contoso.com", "netsh winhttp show proxy"),
+        ("name",),
+    ),
+    Product(
+        "SharePoint",
+        4,
+        ("sharepoint", "files"),
+        ("site", "library", "permission", "list", "version history", "access request"),
+        ("says access denied", "won't open the document", "lost the version I need", "is really slow to load"),
+        ("Get-SPOSite",),
+        ("hex", "aadsts"),
+    ),
+    Product(
+        "Office",
+        4,
+        ("office", "licensing"),
+        ("license", "activation", "Word", "Excel", "PowerPoint", "subscription", "update channel"),
+        (
+            "says unlicensed product",
+            "keeps asking me to activate",
+            "Excel freezes when I open big files",
+            "Word crashes on startup",
+        ),
+        ("cscript ospp.vbs /dstatus", "OfficeC2RClient.exe /update user"),
+        ("hex", "aadsts"),
+    ),
+    Product(
+        "Active Directory",
+        4,
+        ("account", "password"),
+        ("account", "lockout", "password policy", "domain controller", "group", "expiry"),
+        (
+            "says my account is locked",
+            "won't accept my new password",
+            "says my password expired",
+            "doesn't let me into the shared drive",
+        ),
+        ("net user %username% /domain", "Get-ADUser -Identity jdoe -Properties LockedOut", "whoami /groups"),
+        ("aadsts", "hex"),
+    ),
+    Product(
+        "Mapped drive",
+        3,
+        ("files", "network"),
+        ("drive letter", "share", "file server", "DFS", "credentials"),
+        ("shows a red X", "disappeared after the restart", "asks for a password", "opens files very slowly"),
+        ("net use", "net use * /delete", "Test-Path \\\\fs01\\shared"),
+        ("hex",),
+    ),
+    Product(
+        "Bluetooth",
+        2,
+        ("bluetooth", "audio"),
+        ("headset", "pairing", "receiver", "driver", "audio device"),
+        ("headset won't pair", "sound cuts out", "mic is not detected", "keeps disconnecting"),
+        ("Get-PnpDevice -Class Bluetooth",),
+        ("hex",),
+    ),
+    Product(
+        "Monitor",
+        2,
+        ("display", "hardware"),
+        ("dock", "HDMI", "DisplayPort", "resolution", "scaling", "graphics driver"),
+        ("external screen says no signal", "screen is flickering", "is blurry", "won't wake up after lunch"),
+        ("DisplaySwitch.exe /extend",),
+        ("hex",),
+    ),
+    Product(
+        "Laptop",
+        3,
+        ("hardware", "laptop"),
+        ("battery", "fan", "charger", "BIOS", "firmware", "keyboard"),
+        (
+            "battery drains very fast",
+            "fan is really loud",
+            "won't turn on",
+            "is overheating",
+            "keyboard stopped working",
+        ),
+        ("powercfg /batteryreport", "powercfg /sleepstudy"),
+        ("hex", "stop"),
+    ),
+    Product(
+        "Remote Desktop",
+        3,
+        ("rdp", "remote"),
+        ("session", "gateway", "host", "Citrix", "receiver", "published app"),
+        (
+            "says the remote computer can't be found",
+            "disconnects all the time",
+            "is black after login",
+            "asks for credentials twice",
+        ),
+        ("mstsc /admin", "qwinsta", "Test-NetConnection rdgw.contoso.com -Port 443"),
+        ("hex", "name"),
+    ),
+    Product(
+        "Mobile email",
+        3,
+        ("email", "mobile"),
+        ("phone", "Outlook app", "ActiveSync", "Intune", "company portal"),
+        ("mail stopped syncing on my phone", "asks me to install Company Portal", "says the device is not compliant"),
+        ("Get-MobileDevice",),
+        ("aadsts",),
+    ),
 )
 
 CUSTOMER_OPENERS = ("", "", "", "my ", "the ", "")
 CUSTOMER_TAILS = (
-    "", "", "", " since this morning", " again", " since the update", " after I changed my password",
-    " when I work from home", " in the office", " every time I restart", " all of a sudden",
-    " and I have a meeting in ten minutes", " for the whole team", " on my new laptop",
+    "",
+    "",
+    "",
+    " since this morning",
+    " again",
+    " since the update",
+    " after I changed my password",
+    " when I work from home",
+    " in the office",
+    " every time I restart",
+    " all of a sudden",
+    " and I have a meeting in ten minutes",
+    " for the whole team",
+    " on my new laptop",
 )
 TITLE_TAILS = (
-    "", " after an update", " after a password change", " on a new laptop", " when working from home",
-    " for one user only", " for the whole team", " with {code}", " showing {code}", " on the {adj} {noun}",
+    "",
+    " after an update",
+    " after a password change",
+    " on a new laptop",
+    " when working from home",
+    " for one user only",
+    " for the whole team",
+    " with {code}",
+    " showing {code}",
+    " on the {adj} {noun}",
 )
 
 # Sentence templates. Slots: {product} {term} {noun} {verb} {adj} {code} {cmd}.
@@ -250,8 +527,12 @@ PREVENT = (
     "Document the {adj} {term} in the {noun} handover.",
 )
 RESOLUTION_HEADINGS = (
-    "Clear the {adj} {term} (start here)", "{Verb} the {term}", "Reset the {noun}", "Still failing",
-    "If it only affects one {noun}", "Rebuild the {term}",
+    "Clear the {adj} {term} (start here)",
+    "{Verb} the {term}",
+    "Reset the {noun}",
+    "Still failing",
+    "If it only affects one {noun}",
+    "Rebuild the {term}",
 )
 
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -278,7 +559,9 @@ def pseudo_words(count: int, taken: set[str], seed: int = SEED) -> list[str]:
     codas = ["", "", "n", "r", "l", "s", "t", "x", "nd", "rk", "m"]
     found: dict[str, None] = {}
     while len(found) < count:
-        word = "".join(rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas) for _ in range(rng.choice((2, 2, 3))))
+        word = "".join(
+            rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas) for _ in range(rng.choice((2, 2, 3)))
+        )
         if word not in taken and word not in found and 5 <= len(word) <= 12:
             found[word] = None
     return list(found)
@@ -288,18 +571,118 @@ def code_pool(size: int = CODE_POOL_SIZE, seed: int = SEED) -> dict[str, list[st
     """Error codes by family, well-known ones first so the Zipf head holds the famous codes."""
     rng = random.Random(f"{seed}:codes")
     pool = {
-        "hex": ["0x80070005", "0x800f0922", "0x80073712", "0x8024402c", "0x80070643", "0x800705b4", "0x80004005", "0xc1900101", "0xCAA20003", "0xCAA70004", "0x0000011b", "0x00000709", "0x8004de40", "0x80190001"],
+        "hex": [
+            "0x80070005",
+            "0x800f0922",
+            "0x80073712",
+            "0x8024402c",
+            "0x80070643",
+            "0x800705b4",
+            "0x80004005",
+            "0xc1900101",
+            "0xCAA20003",
+            "0xCAA70004",
+            "0x0000011b",
+            "0x00000709",
+            "0x8004de40",
+            "0x80190001",
+        ],
         "kb": ["KB5034441", "KB5034122", "KB5031356", "KB5029244", "KB5035845"],
-        "aadsts": ["AADSTS50076", "AADSTS50079", "AADSTS50126", "AADSTS50053", "AADSTS50058", "AADSTS53003", "AADSTS700016", "AADSTS65001", "AADSTS50105", "AADSTS90072"],
-        "name": ["ERR_CERT_DATE_INVALID", "ERR_CERT_AUTHORITY_INVALID", "ERR_NAME_NOT_RESOLVED", "ERR_CONNECTION_TIMED_OUT", "DNS_PROBE_FINISHED_NXDOMAIN", "ERR_SSL_PROTOCOL_ERROR", "ERR_CONNECTION_RESET", "ERR_PROXY_CONNECTION_FAILED", "ERR_TUNNEL_CONNECTION_FAILED"],
-        "stop": ["IRQL_NOT_LESS_OR_EQUAL", "CRITICAL_PROCESS_DIED", "PAGE_FAULT_IN_NONPAGED_AREA", "DRIVER_POWER_STATE_FAILURE", "INACCESSIBLE_BOOT_DEVICE", "KERNEL_SECURITY_CHECK_FAILURE", "VIDEO_TDR_FAILURE", "SYSTEM_SERVICE_EXCEPTION", "WHEA_UNCORRECTABLE_ERROR"],
+        "aadsts": [
+            "AADSTS50076",
+            "AADSTS50079",
+            "AADSTS50126",
+            "AADSTS50053",
+            "AADSTS50058",
+            "AADSTS53003",
+            "AADSTS700016",
+            "AADSTS65001",
+            "AADSTS50105",
+            "AADSTS90072",
+        ],
+        "name": [
+            "ERR_CERT_DATE_INVALID",
+            "ERR_CERT_AUTHORITY_INVALID",
+            "ERR_NAME_NOT_RESOLVED",
+            "ERR_CONNECTION_TIMED_OUT",
+            "DNS_PROBE_FINISHED_NXDOMAIN",
+            "ERR_SSL_PROTOCOL_ERROR",
+            "ERR_CONNECTION_RESET",
+            "ERR_PROXY_CONNECTION_FAILED",
+            "ERR_TUNNEL_CONNECTION_FAILED",
+        ],
+        "stop": [
+            "IRQL_NOT_LESS_OR_EQUAL",
+            "CRITICAL_PROCESS_DIED",
+            "PAGE_FAULT_IN_NONPAGED_AREA",
+            "DRIVER_POWER_STATE_FAILURE",
+            "INACCESSIBLE_BOOT_DEVICE",
+            "KERNEL_SECURITY_CHECK_FAILURE",
+            "VIDEO_TDR_FAILURE",
+            "SYSTEM_SERVICE_EXCEPTION",
+            "WHEA_UNCORRECTABLE_ERROR",
+        ],
     }
     makers = {
-        "hex": lambda: rng.choice(("0x8007", "0x8024", "0x800f", "0xcaa2", "0xc00d", "0x8004", "0x8019")) + f"{rng.randrange(16**4):04x}",
+        "hex": lambda: (
+            rng.choice(("0x8007", "0x8024", "0x800f", "0xcaa2", "0xc00d", "0x8004", "0x8019"))
+            + f"{rng.randrange(16**4):04x}"
+        ),
         "kb": lambda: f"KB50{rng.randrange(10**5):05d}",
         "aadsts": lambda: f"AADSTS{rng.choice((50, 53, 65, 70, 90))}{rng.randrange(1000):03d}",
-        "name": lambda: "ERR_" + "_".join(rng.sample(("CERT", "NAME", "CONNECTION", "PROXY", "SSL", "TUNNEL", "ADDRESS", "NETWORK", "TIMED", "OUT", "INVALID", "FAILED", "REFUSED", "CHANGED", "BLOCKED", "CACHE", "MISS", "ACCESS", "DENIED"), rng.choice((2, 3)))),
-        "stop": lambda: "_".join(rng.sample(("DRIVER", "KERNEL", "MEMORY", "PAGE", "FAULT", "SYSTEM", "THREAD", "EXCEPTION", "BOOT", "DEVICE", "POWER", "STATE", "FAILURE", "CORRUPTION", "WATCHDOG", "VIOLATION", "CHECK"), 3)),
+        "name": lambda: (
+            "ERR_"
+            + "_".join(
+                rng.sample(
+                    (
+                        "CERT",
+                        "NAME",
+                        "CONNECTION",
+                        "PROXY",
+                        "SSL",
+                        "TUNNEL",
+                        "ADDRESS",
+                        "NETWORK",
+                        "TIMED",
+                        "OUT",
+                        "INVALID",
+                        "FAILED",
+                        "REFUSED",
+                        "CHANGED",
+                        "BLOCKED",
+                        "CACHE",
+                        "MISS",
+                        "ACCESS",
+                        "DENIED",
+                    ),
+                    rng.choice((2, 3)),
+                )
+            )
+        ),
+        "stop": lambda: "_".join(
+            rng.sample(
+                (
+                    "DRIVER",
+                    "KERNEL",
+                    "MEMORY",
+                    "PAGE",
+                    "FAULT",
+                    "SYSTEM",
+                    "THREAD",
+                    "EXCEPTION",
+                    "BOOT",
+                    "DEVICE",
+                    "POWER",
+                    "STATE",
+                    "FAILURE",
+                    "CORRUPTION",
+                    "WATCHDOG",
+                    "VIOLATION",
+                    "CHECK",
+                ),
+                3,
+            )
+        ),
     }
     families = list(pool)
     while sum(len(codes) for codes in pool.values()) < size:
@@ -369,7 +752,6 @@ class Generator:
         return (self.article(number) for number in range(count))
 
 
-
 def customer_phrasing(rng: random.Random, product: Product) -> str:
     """How a customer says it: "my outlook keeps asking for my password again"."""
     opener = rng.choice(CUSTOMER_OPENERS)
@@ -432,7 +814,9 @@ class _ArticleWriter:
         return f"{self.product.name} {symptom}" + _SLOT.sub(lambda m: self._slot(m.group(1)), tail)
 
     def _summary(self) -> str:
-        return self.fill("{product} cannot {verb} the {term} because the {adj} {noun} is out of date; this explains why and how to fix it.")
+        return self.fill(
+            "{product} cannot {verb} the {term} because the {adj} {noun} is out of date; this explains why and how to fix it."
+        )
 
     def _tags(self) -> list[str]:
         extra = [self.g.nouns.draw(self.rng) for _ in range(self.rng.randint(0, 3))]
@@ -506,6 +890,9 @@ if __name__ == "__main__":  # a quick look: print one article and the corpus sta
     print(corpus[0].to_file())
     counts = word_counts(corpus)
     lengths = sorted(len(a.body.split()) for a in corpus)
-    print(f"{size} articles, {len(counts)} distinct words, body words min/median/max "
-          f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}", file=sys.stderr)
+    print(
+        f"{size} articles, {len(counts)} distinct words, body words min/median/max "
+        f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}",
+        file=sys.stderr,
+    )
     print("top words:", counts.most_common(30), file=sys.stderr)

@@ -5,6 +5,7 @@ include routing, token authentication, JSON and the server's threads, not just t
 Why FTS5 beside it: an absolute millisecond figure depends on the machine; a well-known engine on
 the same corpus, same queries, same machine says how much of kb's time is the price of its design.
 """
+
 from __future__ import annotations
 
 import json
@@ -182,7 +183,9 @@ class Fts5Reference:
         """Insert every article and merge the index; return the seconds it took."""
         started = time.perf_counter()
         with self.db:
-            self.db.executemany("INSERT INTO t(title, summary, body) VALUES (?, ?, ?)", ((a.title, a.summary, a.body) for a in articles))
+            self.db.executemany(
+                "INSERT INTO t(title, summary, body) VALUES (?, ?, ?)", ((a.title, a.summary, a.body) for a in articles)
+            )
             self.db.execute("INSERT INTO t(t) VALUES ('optimize')")
         return time.perf_counter() - started
 

@@ -11,6 +11,7 @@ and `kb reindex`, since those bound how fast a large knowledge base can be broug
 
 Progress goes to stderr, the tables to stdout, the raw figures to a JSON file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -114,7 +115,12 @@ def build_kb(kb: KbInstance, folder: Path, size: int) -> dict[str, float]:
     progress(f"[{size:,}] kb import took {import_s:.1f} s; kb reindex")
     reindex_s = kb.timed("reindex")
     progress(f"[{size:,}] kb reindex took {reindex_s:.1f} s")
-    return {"import_s": import_s, "import_per_s": size / import_s, "reindex_s": reindex_s, "reindex_per_s": size / reindex_s}
+    return {
+        "import_s": import_s,
+        "import_per_s": size / import_s,
+        "reindex_s": reindex_s,
+        "reindex_per_s": size / reindex_s,
+    }
 
 
 def bench_size(generator: Generator, size: int, per_class: int, code: Path, cold: bool = False) -> dict[str, Any]:
@@ -138,15 +144,19 @@ def bench_size(generator: Generator, size: int, per_class: int, code: Path, cold
 def serve_and_measure(kb: KbInstance, queries: QuerySet, size: int) -> dict[str, list[Sample]]:
     kb.create_agent()
     kb.start()
-    progress(f"[{size:,}] kb serving at {kb.base_url}; {len(queries.warmup)} warm-up + "
-             f"{sum(map(len, queries.measured.values()))} measured queries")
+    progress(
+        f"[{size:,}] kb serving at {kb.base_url}; {len(queries.warmup)} warm-up + "
+        f"{sum(map(len, queries.measured.values()))} measured queries"
+    )
     try:
         return measure_kb(kb, queries)
     finally:
         kb.stop()
 
 
-def fts5_reference(path: Path, articles: Sequence[Article], queries: QuerySet, samples: dict[str, list[Sample]], size: int) -> dict[str, float]:
+def fts5_reference(
+    path: Path, articles: Sequence[Article], queries: QuerySet, samples: dict[str, list[Sample]], size: int
+) -> dict[str, float]:
     """Build the FTS5 table (kb's server is stopped by then: the two never compete for CPU)."""
     progress(f"[{size:,}] FTS5 reference")
     fts = Fts5Reference(path)
@@ -173,7 +183,9 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def distribution(values: Sequence[float]) -> dict[str, float]:
-    return {f"p{q}": round(percentile(values, q), 3) for q in (50, 95, 99)} | {"max": round(max(values, default=0.0), 3)}
+    return {f"p{q}": round(percentile(values, q), 3) for q in (50, 95, 99)} | {
+        "max": round(max(values, default=0.0), 3)
+    }
 
 
 def target_for(size: int) -> float | None:
@@ -210,11 +222,25 @@ def print_table(size: int, result: dict[str, Any], previous: dict[str, Any] | No
     """A Markdown table per size: pasteable into an issue or a pull request as it is."""
     build = result["build"]
     print(f"\n### {size:,} articles\n")
-    print(f"kb import {build['import_per_s']:.0f} articles/s ({build['import_s']:.1f} s, end to end) · "
-          f"kb reindex {build['reindex_per_s']:.0f} articles/s ({build['reindex_s']:.1f} s) · "
-          f"FTS5 build {build['fts5_build_per_s']:.0f} articles/s\n")
+    print(
+        f"kb import {build['import_per_s']:.0f} articles/s ({build['import_s']:.1f} s, end to end) · "
+        f"kb reindex {build['reindex_per_s']:.0f} articles/s ({build['reindex_s']:.1f} s) · "
+        f"FTS5 build {build['fts5_build_per_s']:.0f} articles/s\n"
+    )
     before = (previous or {}).get("sizes", {}).get(str(size))
-    header = ["class", "kb p50", "kb p95", "kb p99", "server p95", "FTS5 p50", "FTS5 p95", "FTS5 p99", "ratio p95", "target", "result"]
+    header = [
+        "class",
+        "kb p50",
+        "kb p95",
+        "kb p99",
+        "server p95",
+        "FTS5 p50",
+        "FTS5 p95",
+        "FTS5 p99",
+        "ratio p95",
+        "target",
+        "result",
+    ]
     if previous is not None:
         header += ["prev kb p95", "change"]
     print("| " + " | ".join(header) + " |")
@@ -225,7 +251,9 @@ def print_table(size: int, result: dict[str, Any], previous: dict[str, Any] | No
             cells += _comparison(figures["kb"]["p95"], before, kind)
         print("| " + " | ".join(cells) + " |")
     zero = ", ".join(f"{kind} {f['kb_zero_results']}/{f['fts5_zero_results']}" for kind, f in result["classes"].items())
-    print("\nTimes in ms: client-side wall time over HTTP for kb (server p95: kb's own `took_ms`), in process for FTS5.")
+    print(
+        "\nTimes in ms: client-side wall time over HTTP for kb (server p95: kb's own `took_ms`), in process for FTS5."
+    )
     print(f"Queries with no result (kb/FTS5): {zero}.")
 
 
@@ -236,9 +264,19 @@ def _row(kind: str, figures: dict[str, Any]) -> list[str]:
     if figures["errors"]:
         verdict += f" ({figures['errors']} errors)"
     ratio = figures["ratio_p95"]
-    return [kind, f"{kb['p50']:.1f}", f"{kb['p95']:.1f}", f"{kb['p99']:.1f}", f"{figures['kb_took_ms']['p95']:.1f}",
-            f"{fts5['p50']:.2f}", f"{fts5['p95']:.2f}", f"{fts5['p99']:.2f}", _ratio(ratio),
-            "-" if target is None else f"≤{target:.0f}", verdict]
+    return [
+        kind,
+        f"{kb['p50']:.1f}",
+        f"{kb['p95']:.1f}",
+        f"{kb['p99']:.1f}",
+        f"{figures['kb_took_ms']['p95']:.1f}",
+        f"{fts5['p50']:.2f}",
+        f"{fts5['p95']:.2f}",
+        f"{fts5['p99']:.2f}",
+        _ratio(ratio),
+        "-" if target is None else f"≤{target:.0f}",
+        verdict,
+    ]
 
 
 def _ratio(ratio: float | None) -> str:
@@ -295,12 +333,23 @@ def source_digest(code: Path) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), type=_sizes, help="corpus sizes, comma-separated (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, DEFAULT_SIZES)),
+        type=_sizes,
+        help="corpus sizes, comma-separated (default: %(default)s)",
+    )
     parser.add_argument("--per-class", type=int, default=200, help="measured queries per class (default: %(default)s)")
-    parser.add_argument("--out", type=Path, help="where to write the raw figures (default: benchmarks/runs/latency-<timestamp>.json)")
+    parser.add_argument(
+        "--out", type=Path, help="where to write the raw figures (default: benchmarks/runs/latency-<timestamp>.json)"
+    )
     parser.add_argument("--compare", type=Path, help="a previous run's JSON: show its kb p95 beside the new one")
-    parser.add_argument("--cold", action="store_true", help="turn kb's term-score cache off (KB_SEARCH_TERM_CACHE_MB=0)")
+    parser.add_argument(
+        "--cold", action="store_true", help="turn kb's term-score cache off (KB_SEARCH_TERM_CACHE_MB=0)"
+    )
     return parser.parse_args(argv)
 
 
@@ -323,8 +372,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or RUNS_DIR / f"latency-{started:%Y%m%d-%H%M%S}.json"
     with tempfile.TemporaryDirectory(prefix="kb-bench-code-") as tmp:
         code = snapshot(Path(tmp))
-        run: dict[str, Any] = {"benchmark": "latency", "started": started.isoformat(timespec="seconds"),
-                               "per_class": args.per_class, "machine": machine(code), "cold": args.cold, "sizes": {}}
+        run: dict[str, Any] = {
+            "benchmark": "latency",
+            "started": started.isoformat(timespec="seconds"),
+            "per_class": args.per_class,
+            "machine": machine(code),
+            "cold": args.cold,
+            "sizes": {},
+        }
         for size in args.sizes:
             measure_size(run, size, args.per_class, code, out, previous, args.cold)
     progress(f"raw figures in {out}")

@@ -3,6 +3,7 @@
 Each function takes one query's ranked document ids and its set of relevant ids, so the same
 code scores kb and any baseline. Gains are binary: the judgments only say relevant or not.
 """
+
 from __future__ import annotations
 
 import math

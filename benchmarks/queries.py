@@ -5,6 +5,7 @@ not search. Every class below starts from what the corpus actually contains (its
 its products' customer phrasings, the error codes its articles cite), the way agents type what
 the customer in front of them says. No query text repeats, so no cache can flatter a figure.
 """
+
 from __future__ import annotations
 
 import random
@@ -19,10 +20,32 @@ WARMUP_PER_CLASS = 4  # 5 classes x 4 = 20 warm-up queries, none of them measure
 FREQUENT = 800  # "frequent word": among this many most common non-stop words
 # QWERTY neighbours: substitution typos hit an adjacent key, as fingers do.
 KEYBOARD_NEIGHBOURS = {
-    "q": "wa", "w": "qes", "e": "wrd", "r": "etf", "t": "ryg", "y": "tuh", "u": "yij", "i": "uok",
-    "o": "ipl", "p": "ol", "a": "qsz", "s": "adw", "d": "sfe", "f": "dgr", "g": "fht", "h": "gjy",
-    "j": "hku", "k": "jli", "l": "ko", "z": "ax", "x": "zc", "c": "xv", "v": "cb", "b": "vn",
-    "n": "bm", "m": "n",
+    "q": "wa",
+    "w": "qes",
+    "e": "wrd",
+    "r": "etf",
+    "t": "ryg",
+    "y": "tuh",
+    "u": "yij",
+    "i": "uok",
+    "o": "ipl",
+    "p": "ol",
+    "a": "qsz",
+    "s": "adw",
+    "d": "sfe",
+    "f": "dgr",
+    "g": "fht",
+    "h": "gjy",
+    "j": "hku",
+    "k": "jli",
+    "l": "ko",
+    "z": "ax",
+    "x": "zc",
+    "c": "xv",
+    "v": "cb",
+    "b": "vn",
+    "n": "bm",
+    "m": "n",
 }
 SENTENCE_OPENERS = ("", "", "", "customer says ", "user reports ", "hi ", "she says ", "he says ")
 
@@ -81,7 +104,7 @@ def _zipf_pick(rng: random.Random, words: Sequence[str]) -> str:
 
 
 def _prefix(rng: random.Random, long_words: Sequence[str]) -> Query | None:
-    """"outl", "passw": 3-5 letters of a frequent word still being typed."""
+    """ "outl", "passw": 3-5 letters of a frequent word still being typed."""
     word = _zipf_pick(rng, long_words)
     length = rng.randint(3, 5)
     return Query("prefix", word[:length], typing=True) if length < len(word) else None

@@ -16,6 +16,7 @@ type a few words mid-call rather than the customer's whole sentence.
 The data stays where it is (see its SOURCE.md: it must not be copied into this repository); the
 saved run holds only ids, ranks and figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -206,7 +207,9 @@ class KbSystem:
         response = self._client.get("/api/v1/search", query_string=params, headers=self._headers)
         seconds = time.perf_counter() - started
         if response.status_code != 200:
-            raise RuntimeError(f"kb search for {text!r} answered {response.status_code}: {response.get_data(as_text=True)}")
+            raise RuntimeError(
+                f"kb search for {text!r} answered {response.status_code}: {response.get_data(as_text=True)}"
+            )
         body = response.get_json()
         return Answer([self._doc_ids[hit["slug"]] for hit in body["results"]], seconds, body["took_ms"])
 
@@ -334,7 +337,9 @@ class ReferenceBM25:
         for term in _reference_tokens(text):
             for doc_id, tf in self._tfs.items():
                 if term in tf:
-                    scores[doc_id] = scores.get(doc_id, 0.0) + self._idf(term) * self._saturated(tf[term], self._lengths[doc_id])
+                    scores[doc_id] = scores.get(doc_id, 0.0) + self._idf(term) * self._saturated(
+                        tf[term], self._lengths[doc_id]
+                    )
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:CUTOFF]
         return Answer([doc_id for doc_id, _ in ranked], time.perf_counter() - started)
 
@@ -383,7 +388,14 @@ def check_targets(scores: dict[str, dict[str, dict[str, float]]], against: str =
     for style, metric, ratio in TARGETS:
         kb, baseline = scores[style]["kb"][metric], scores[style][against][metric]
         needed = baseline * ratio
-        results.append({"target": f"{style} {metric}: kb >= {against} x {ratio:.2f}", "kb": kb, "needed": needed, "pass": kb >= needed})
+        results.append(
+            {
+                "target": f"{style} {metric}: kb >= {against} x {ratio:.2f}",
+                "kb": kb,
+                "needed": needed,
+                "pass": kb >= needed,
+            }
+        )
     lower = [
         f"{style} {metric}"
         for style in STYLES
@@ -409,7 +421,9 @@ def latency(runs: dict[str, dict[str, StyleRun]]) -> dict[str, dict[str, dict[st
 
 
 def print_table(scores: dict[str, dict[str, dict[str, float]]]) -> None:
-    print(f"{'style':<9}| {'metric':<10}| {'baseline':>8} | {'bm25f':>7} | {'kb':>7} | {'vs baseline':>11} | {'vs bm25f':>8}")
+    print(
+        f"{'style':<9}| {'metric':<10}| {'baseline':>8} | {'bm25f':>7} | {'kb':>7} | {'vs baseline':>11} | {'vs bm25f':>8}"
+    )
     print("-" * 79)
     for style in STYLES:
         for metric in METRICS:
@@ -447,7 +461,9 @@ def print_latency(p50: dict[str, dict[str, dict[str, float | None]]]) -> None:
     print("\nQuery time p50 (ms, per request; kb through the Flask test client, server took_ms in brackets):")
     for style in STYLES:
         kb = p50["kb"][style]
-        print(f"  {style:<9} baseline {p50['baseline'][style]['p50_ms']:.2f}   kb {kb['p50_ms']:.2f} ({kb['server_p50_ms']})")
+        print(
+            f"  {style:<9} baseline {p50['baseline'][style]['p50_ms']:.2f}   kb {kb['p50_ms']:.2f} ({kb['server_p50_ms']})"
+        )
 
 
 def rank_of(run: StyleRun, query_id: str, qrels: dict[str, set[str]]) -> int | None:
@@ -509,7 +525,9 @@ def save_run(report: Report) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     runs, scores, qrels = report.runs, report.scores, report.data.qrels
     ranks = {
-        style: {q: {system: rank_of(runs[system][style], q, qrels) for system in SYSTEMS} for q in runs["kb"][style].answers}
+        style: {
+            q: {system: rank_of(runs[system][style], q, qrels) for system in SYSTEMS} for q in runs["kb"][style].answers
+        }
         for style in STYLES
     }
     record = {
@@ -542,10 +560,16 @@ def _kb_commit() -> str | None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with corpus.jsonl, queries.jsonl, qrels.tsv")
-    parser.add_argument("--show-misses", type=int, default=0, metavar="N", help="print the N worst kb queries per style")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder with corpus.jsonl, queries.jsonl, qrels.tsv"
+    )
+    parser.add_argument(
+        "--show-misses", type=int, default=0, metavar="N", help="print the N worst kb queries per style"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--synonyms", type=Path, metavar="FILE", help="a kb synonyms.yaml to import with the corpus (default: none)")
+    parser.add_argument(
+        "--synonyms", type=Path, metavar="FILE", help="a kb synonyms.yaml to import with the corpus (default: none)"
+    )
     args = parser.parse_args(argv)
     missing = [name for name in DATA_FILES if not (args.data / name).is_file()]
     if missing:
