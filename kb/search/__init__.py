@@ -100,7 +100,7 @@ class SearchPage:
 class SearchService:
     """Owns this process's view of one index folder: the open index and a reused searcher."""
 
-    def __init__(self, index_dir: Path, *, term_cache_mb: int = 64):
+    def __init__(self, index_dir: Path, *, term_cache_mb: int):
         self.index_dir = index_dir
         self.term_cache_mb = term_cache_mb
         self._lock = threading.RLock()

@@ -49,7 +49,7 @@ class Clause:
 class Scorer:
     """Scores queries against one searcher's view of the index."""
 
-    def __init__(self, searcher, *, k1: float, b: float, lengths_cache: dict, term_cache_bytes: int = 64 << 20):
+    def __init__(self, searcher, *, k1: float, b: float, lengths_cache: dict, term_cache_bytes: int):
         self.searcher = searcher
         self.k1, self.b = k1, b
         self.size = searcher.doc_count_all()
