@@ -22,6 +22,9 @@ import numpy as np
 from whoosh.matching import wrappers
 from whoosh.reading import TermNotFound
 
+# Filter masks kept per searcher: the status masks every search uses, plus recent product/tag filters.
+MASK_CACHE_ENTRIES = 64
+
 # A word, scored in one or more fields: ((field, term, boost), ...). It is present in a document
 # when its first field holds it.
 Word = tuple[tuple[str, str, float], ...]
@@ -94,10 +97,13 @@ class Scorer:
     def documents_with(self, fieldname: str, texts: Iterable[str]) -> np.ndarray:
         """A mask of the documents holding any of `texts` in `fieldname` (for filters).
 
-        Kept for the searcher's lifetime: every agent search filters on "published".
+        Recent masks are kept while the searcher lives: every agent search filters on "published".
         """
         key = (fieldname, tuple(texts))
         if key not in self._masks:
+            if len(self._masks) >= MASK_CACHE_ENTRIES:
+                # Filter values come from requests: drop the oldest so odd values cannot pile up.
+                del self._masks[next(iter(self._masks))]
             mask = np.zeros(self.size, dtype=bool)
             for text in key[1]:
                 ids, _ = self.postings(fieldname, text)
