@@ -24,7 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     load_config(app, test_config)
 
-    from kb import auth, db, search, security
+    from kb import auth, background, db, search, security
     from kb.cli import register_cli
     from kb.views import register_blueprints
 
@@ -32,6 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     security.init_app(app)
     search.init_app(app)
+    background.init_app(app)
     register_blueprints(app)
     register_cli(app)
     return app

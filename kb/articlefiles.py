@@ -308,16 +308,20 @@ def import_articles(
     user: User | None = None,
     default_status: Status = Status.PUBLISHED,
     on_file: Callable[[Path], None] | None = None,
+    checkpoint: Callable[[], None] | None = None,
+    batch: int = 50,
 ) -> ImportReport:
     """Import article files; bad files are reported and skipped, good ones saved.
 
     Files whose content matches what is stored change nothing (no revision), so importing the
     same folder twice is harmless. A slug claimed by two files in one import is an error for
-    the second file: neither silently overwrites the other.
+    the second file: neither silently overwrites the other. `checkpoint` (the caller's commit)
+    runs after every `batch` files, so an import into a live kb never holds the database's
+    write lock for long: agents keep searching and authors keep saving meanwhile.
     """
     report = ImportReport()
     claimed: dict[str, str] = {}
-    for path in paths:
+    for number, path in enumerate(paths, start=1):
         name = str(path.relative_to(root)) if root else str(path)
         try:
             _import_one(session, path, name, user, default_status, claimed, report)
@@ -325,6 +329,10 @@ def import_articles(
             report.errors.append(error)
         if on_file:
             on_file(path)
+        if checkpoint and number % batch == 0:
+            checkpoint()
+    if checkpoint:
+        checkpoint()
     return report
 
 
@@ -342,14 +350,34 @@ def _import_one(
     if slug in claimed:
         raise ArticleFileError(name, None, f"duplicate slug '{slug}': already used by {claimed[slug]}")
     try:
-        result = store.save_article(session, parsed.fields, user=user, message=f"Imported from {path.name}")
+        result = _save_file(session, parsed.fields, user, f"Imported from {path.name}")
     except store.ArticleInvalid as invalid:
         line = parsed.key_lines.get(invalid.errors[0].field)
         raise ArticleFileError(name, line, "; ".join(map(str, invalid.errors))) from None
+    except store.VersionConflict as conflict:
+        raise ArticleFileError(name, None, f"not imported: {conflict}; someone is editing it, import it again") from None
     claimed[slug] = name
     report.warnings += parsed.warnings
     bucket = report.created if result.created else report.updated if result.changed else report.unchanged
     bucket.append(slug)
+
+
+def _save_file(session: Session, data: store.ArticleFields, user: User | None, message: str) -> store.SaveResult:
+    """Create the article, or update the one with its slug (an import is meant to replace it).
+
+    Someone saving the same article at the same moment is not overwritten: the import tries once
+    more on top of their save, then reports the file.
+    """
+    for attempt in range(2):
+        existing = store.find_by_slug(session, data.slug.strip())
+        try:
+            if existing is None:
+                return store.create_article(session, data, user=user, message=message)
+            return store.update_article(session, existing, data, user=user, based_on=None, message=message)
+        except (store.VersionConflict, store.SlugTaken):
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def export_articles(session: Session, folder: Path, *, on_file: Callable[[Article], None] | None = None) -> int:

@@ -15,10 +15,11 @@ from typing import Callable, TypeVar
 from flask import Flask, Request, g, jsonify, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kb.db import get_session, utcnow
+from kb.db import begin_write, get_session, utcnow
 from kb.models import ApiToken, Role, User
 
 login_manager = LoginManager()
@@ -170,15 +171,22 @@ def create_user(session: Session, username: str, role: Role, password: str) -> U
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AuthError(f"A user named '{username}' already exists.")
     check_password_strength(password)
-    user = User(username=username, role=role, password_hash=hash_password(password))
-    session.add(user)
-    session.flush()
+    password_hash = hash_password(password)  # slow on purpose: before the write transaction starts
+    begin_write(session)
+    user = User(username=username, role=role, password_hash=password_hash)
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:  # created by someone else a moment ago
+        raise AuthError(f"A user named '{username}' already exists.") from None
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(session: Session, user: User, password: str) -> None:
     check_password_strength(password)
-    user.password_hash = hash_password(password)
+    password_hash = hash_password(password)  # slow on purpose: before the write transaction starts
+    begin_write(session)
+    user.password_hash = password_hash
 
 
 # --- API tokens --------------------------------------------------------------------------------
@@ -192,6 +200,7 @@ def _digest(secret: str) -> str:
 def create_token(session: Session, user: User) -> str:
     """Create an API token for `user` and return its secret; only its hash is stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    begin_write(session)
     session.add(ApiToken(user=user, token_hash=_digest(secret), prefix=secret[:10]))
     session.flush()
     return secret
@@ -199,6 +208,7 @@ def create_token(session: Session, user: User) -> str:
 
 def revoke_tokens(session: Session, user: User) -> int:
     """Revoke every live token of `user`; return how many were revoked."""
+    begin_write(session)
     live = [t for t in user.tokens if t.revoked_at is None]
     for token in live:
         token.revoked_at = utcnow()

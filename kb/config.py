@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "SEARCH_MAX_LIMIT": 50,
+    # Request threads per process (`kb serve --threads`): sizes the database pool and search readers.
+    "THREADS": 4,
     # Memory per process for the scores of recently searched words (0 turns the cache off).
     "SEARCH_TERM_CACHE_MB": 64,
 }

@@ -46,21 +46,42 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Connections beyond the request threads: the index writer, golden re-checks, the search-log flush.
+BACKGROUND_CONNECTIONS = 3
+
+
 def init_app(app: Flask) -> None:
     """Create the engine and sessionmaker for `app` and close sessions at teardown."""
-    engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["kb.engine"] = engine
-    app.extensions["kb.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    configure_engine(app)
     app.teardown_appcontext(_close_session)
 
 
-def make_engine(url: str) -> Engine:
-    engine = create_engine(url)
+def configure_engine(app: Flask) -> None:
+    """(Re)create the engine, with a pool as large as the threads that may use it at once.
+
+    A request thread that finds the pool empty would wait for another request to finish: the
+    pool holds one connection per server thread plus the background threads, so none waits.
+    """
+    previous = app.extensions.get("kb.engine")
+    pool_size = int(app.config["THREADS"]) + BACKGROUND_CONNECTIONS
+    engine = make_engine(app.config["DATABASE_URL"], pool_size=pool_size)
+    app.extensions["kb.engine"] = engine
+    app.extensions["kb.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    if previous is not None:
+        previous.dispose()
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if not url.startswith("sqlite") or ":memory:" not in url:
+        options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
+    engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -73,6 +94,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # kb emits BEGIN itself (below): the driver's own transaction handling cannot start a
+    # write transaction up front, nor keep SAVEPOINTs working.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get("kb_write") else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a write transaction, before it writes anything.
+
+    On SQLite a transaction that has read and then writes fails at once ("database is locked")
+    if another connection wrote in between; one that starts with BEGIN IMMEDIATE waits for the
+    write lock instead (busy_timeout). So a unit of work that will write ends its read snapshot
+    (loaded objects stay usable) and begins again as a writer. PostgreSQL locks rows, not the
+    database: nothing to do there.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        if session.connection().get_execution_options().get("kb_write"):
+            return
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write() must come before the unit of work changes anything")
+        session.commit()  # nothing pending: this only ends the read snapshot
+    session.connection(execution_options={"kb_write": True})
 
 
 def get_session() -> Session:

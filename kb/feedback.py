@@ -3,17 +3,26 @@
 Search logs feed the knowledge-gap report; helpful votes feed a gentle ranking prior. No user or
 customer data is kept with a search: the query (with e-mail addresses and phone numbers blanked),
 the time, the role and what happened.
+
+A search must not write to the database (search-as-you-type sends one per keystroke, and a write
+can wait on another's lock), so searches and opened articles go into this process's
+`SearchLogBuffer`, which a background thread writes once a second in one transaction.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kb.db import utcnow
-from kb.models import Article, Feedback, IndexEvent, Role, SearchLog, User
+from kb import changelog
+from kb.db import begin_write, utcnow
+from kb.models import Article, Feedback, Role, SearchLog, User
 
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()./-]{6,}\d(?![\w.])")
@@ -30,45 +39,148 @@ def is_episode_id(value: str | None) -> bool:
 
 
 def record_search(
-    session: Session, *, query: str, role: Role, results: int, episode: str | None, source: str
-) -> SearchLog:
-    """Log a search; later queries of the same episode replace the earlier, half-typed ones."""
+    session: Session,
+    *,
+    query: str,
+    role: Role,
+    results: int,
+    episode: str | None,
+    source: str,
+    at: datetime | None = None,
+) -> SearchLog | None:
+    """Log a search; later queries of the same episode replace the earlier, half-typed ones.
+
+    `at` is when the search ran: an episode's keystrokes may reach different worker processes,
+    whose buffers are written in any order, so an older query never replaces a newer one.
+    """
+    at = at or utcnow()
     log = session.scalar(select(SearchLog).where(SearchLog.episode == episode)) if episode else None
-    if log is None:
-        log = SearchLog(episode=episode, role=role, source=source)
-        session.add(log)
-    elif log.opened_slug:
-        # The agent already opened something in this episode and is searching on: a new search.
-        log.episode = None
+    if log is not None and log.created_at > at:
+        return None
+    if log is None or (log.opened_slug and log.opened_at and log.opened_at <= at):
+        if log is not None:
+            # The agent already opened something in this episode and is searching on: a new search.
+            log.episode = None
+            session.flush()
         log = SearchLog(episode=episode, role=role, source=source)
         session.add(log)
     log.query = redact(query)[:500]
     log.results = results
-    log.created_at = utcnow()
+    log.created_at = at
     session.flush()
     return log
 
 
-def record_opened(session: Session, episode: str, slug: str) -> bool:
+def record_opened(session: Session, episode: str, slug: str, at: datetime | None = None) -> bool:
     """Mark the episode's search as having led to `slug`; False if there is no such episode."""
     log = session.scalar(select(SearchLog).where(SearchLog.episode == episode))
     if log is None:
         return False
     log.opened_slug = slug
-    log.opened_at = utcnow()
+    log.opened_at = at or utcnow()
     session.flush()
     return True
 
 
+@dataclass
+class _Search:
+    query: str
+    role: Role
+    results: int
+    episode: str | None
+    source: str
+    at: datetime
+
+
+@dataclass
+class _Opened:
+    episode: str
+    slug: str
+    at: datetime
+    attempts: int = 0
+
+
+class SearchLogBuffer:
+    """Searches and opened articles of this process, waiting to be written (see the module docstring)."""
+
+    MAX_ENTRIES = 10_000  # beyond this (the database unreachable for long), the oldest are dropped
+    OPENED_ATTEMPTS = 5  # an "opened" whose search is still in another process's buffer waits this many flushes
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[_Search | _Opened] = []
+        self.dropped = 0
+
+    def search(self, *, query: str, role: Role, results: int, episode: str | None, source: str) -> None:
+        entry = _Search(query, role, results, episode, source, utcnow())
+        with self._lock:
+            last = self._entries[-1] if self._entries else None
+            if episode and isinstance(last, _Search) and last.episode == episode:
+                self._entries[-1] = entry  # the next keystroke of the same search
+            else:
+                self._add(entry)
+
+    def opened(self, episode: str, slug: str) -> None:
+        with self._lock:
+            self._add(_Opened(episode, slug, utcnow()))
+
+    def _add(self, entry: _Search | _Opened) -> None:
+        self._entries.append(entry)
+        if len(self._entries) > self.MAX_ENTRIES:
+            del self._entries[0]
+            self.dropped += 1
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def flush(self, session: Session) -> int:
+        """Write what is waiting in one transaction; keep it for the next flush if that fails."""
+        with self._lock:
+            entries, self._entries = self._entries, []
+        if not entries:
+            return 0
+        retry: list[_Search | _Opened] = []
+        try:
+            begin_write(session)
+            for entry in entries:
+                if not self._write(session, entry):
+                    retry.append(entry)
+            session.commit()
+        except Exception:
+            session.rollback()
+            with self._lock:
+                self._entries[:0] = entries[-self.MAX_ENTRIES :]
+            raise
+        with self._lock:
+            self._entries[:0] = retry
+        return len(entries) - len(retry)
+
+    def _write(self, session: Session, entry: _Search | _Opened) -> bool:
+        """Write one entry in a savepoint; False if it should wait for the next flush."""
+        try:
+            with session.begin_nested():
+                if isinstance(entry, _Search):
+                    record_search(session, **entry.__dict__)
+                    return True
+                entry.attempts += 1
+                return record_opened(session, entry.episode, entry.slug, entry.at) or (
+                    entry.attempts >= self.OPENED_ATTEMPTS
+                )
+        except IntegrityError:  # another process logged the same episode a moment ago
+            return False
+
+
 def record_helpful(session: Session, article: Article, user: User, helpful: bool) -> None:
     """Store the agent's vote (replacing an earlier one) and queue the article for reindexing."""
-    vote = session.scalar(select(Feedback).where(Feedback.article_id == article.id, Feedback.user_id == user.id))
-    if vote is None:
-        session.add(Feedback(article_id=article.id, user_id=user.id, helpful=helpful))
-    else:
+    begin_write(session)
+    try:
+        with session.begin_nested():
+            session.add(Feedback(article_id=article.id, user_id=user.id, helpful=helpful))
+    except IntegrityError:  # voted before (or a double click got there first): the latest wins
+        vote = session.scalar(select(Feedback).where(Feedback.article_id == article.id, Feedback.user_id == user.id))
         vote.helpful = helpful
         vote.created_at = utcnow()
-    session.add(IndexEvent(article_id=article.id))
+    changelog.record(session, [article.id])
     session.flush()
 
 

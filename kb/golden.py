@@ -1,9 +1,12 @@
 """Golden queries: relevance that cannot silently regress.
 
 Authors record queries in customer words and the article that must appear in the top 3 for
-each. They run on demand (`kb golden check`, the golden page) and after every article or synonym
-save, which warns when a change pushed a query out of the top 3. They travel with the articles
-as `golden-queries.yaml`.
+each. They run on demand (`kb golden check`, the golden page), after every synonym save, and
+after every article save once the index holds it: the index writer's process re-checks the
+queries the change can affect, off the save's time (kb.background), and records on each query
+it pushed out of the top 3 which article did it. The author sees those warnings on the article's
+next page load and in `GET /api/v1/articles/<slug>` (`golden_warnings`). Golden queries travel
+with the articles as `golden-queries.yaml`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from kb import search as kb_search
 from kb import store
 from kb.datafiles import DataFileError, load_list
-from kb.db import utcnow
-from kb.models import GoldenQuery, User
+from kb.db import begin_write, utcnow
+from kb.models import Article, GoldenQuery, Revision, User
+from kb.search import SearchService
 from kb.search.query import terms_of
 from kb.vocabulary import current_vocabulary
 
@@ -61,7 +65,9 @@ def list_golden(session: Session) -> list[GoldenQuery]:
     return list(session.scalars(select(GoldenQuery).order_by(GoldenQuery.id)))
 
 
-def add_golden(session: Session, query: str, slug: str, *, user: User | None = None) -> GoldenQuery:
+def add_golden(
+    session: Session, query: str, slug: str, *, service: SearchService, user: User | None = None
+) -> GoldenQuery:
     query = " ".join(query.split())
     if not query:
         raise GoldenError("the query is empty")
@@ -75,10 +81,11 @@ def add_golden(session: Session, query: str, slug: str, *, user: User | None = N
     )
     if exists is not None:
         raise DuplicateGolden(f"'{query}' → {article.slug} is already a golden query")
+    begin_write(session)
     golden = GoldenQuery(query=query, article=article, created_by_id=user.id if user else None)
     session.add(golden)
     session.flush()
-    check(session, [golden])  # its rank now is the baseline that later changes are compared with
+    check(session, service, [golden])  # its rank now is the baseline that later changes are compared with
     return golden
 
 
@@ -87,27 +94,58 @@ def delete_golden(session: Session, golden: GoldenQuery) -> None:
     session.flush()
 
 
-def check(session: Session, goldens: list[GoldenQuery] | None = None) -> list[GoldenResult]:
-    """Run golden queries as an agent would search, record each rank, and return the results."""
+def check(
+    session: Session,
+    service: SearchService,
+    goldens: list[GoldenQuery] | None = None,
+    *,
+    broken_by: int | None = None,
+) -> list[GoldenResult]:
+    """Run golden queries as an agent would search, record each rank, and return the results.
+
+    `broken_by`: the article whose change is being checked; queries it pushed out of the top 3
+    remember it.
+
+    The searches run before the write transaction starts, so a long check never holds the
+    database's write lock (SQLite has only one).
+    """
     goldens = list_golden(session) if goldens is None else goldens
     vocabulary = current_vocabulary(session)
-    now = utcnow()
     results = []
     for golden in goldens:
-        slugs = kb_search.ranked_slugs(golden.query, limit=DEPTH, vocabulary=vocabulary)
+        slugs = service.ranked_slugs(golden.query, limit=DEPTH, vocabulary=vocabulary)
         rank = slugs.index(golden.article.slug) + 1 if golden.article.slug in slugs else None
         results.append(GoldenResult(golden, rank, golden.last_rank))
-        golden.last_rank, golden.last_checked_at = rank, now
-    session.flush()
+    _record(session, results, broken_by)
     return results
 
 
-def regressions(session: Session, changed: ChangedArticle | None = None) -> list[GoldenResult]:
+def _record(session: Session, results: list[GoldenResult], broken_by: int | None) -> None:
+    """Store each rank; a query that passes again forgets what broke it."""
+    begin_write(session)
+    now = utcnow()
+    for result in results:
+        values = {"last_rank": result.rank, "last_checked_at": now}
+        if result.passed:
+            values.update(broken_by_id=None, broken_at=None)
+        elif result.regressed and broken_by is not None:
+            values.update(broken_by_id=broken_by, broken_at=now)
+        # A statement, not the loaded object: a query deleted meanwhile is simply not updated.
+        session.execute(update(GoldenQuery).where(GoldenQuery.id == result.golden.id).values(**values))
+        for name, value in values.items():
+            set_committed_value(result.golden, name, value)
+    session.flush()
+
+
+def regressions(
+    session: Session, service: SearchService, changed: ChangedArticle | None = None
+) -> list[GoldenResult]:
     """Check the golden queries a change could affect; return those it pushed out of the top 3.
 
     After a vocabulary change every query is checked. After an article change, only queries
     that could match the article before or after (sharing a term with it, counting typo
-    corrections and synonyms) or that target it: no other query's ranking can move.
+    corrections and synonyms) or that target it: no other query's ranking can move. Queries an
+    article change pushed out remember the article (see `warnings_for`).
     """
     goldens = list_golden(session)
     if changed is not None:
@@ -115,9 +153,22 @@ def regressions(session: Session, changed: ChangedArticle | None = None) -> list
         goldens = [
             g
             for g in goldens
-            if g.article_id == changed.article_id or kb_search.query_terms(g.query, vocabulary) & changed.terms
+            if g.article_id == changed.article_id or service.query_terms(g.query, vocabulary) & changed.terms
         ]
-    return [result for result in check(session, goldens) if result.regressed]
+    results = check(session, service, goldens, broken_by=changed.article_id if changed else None)
+    return [result for result in results if result.regressed]
+
+
+def warnings_for(session: Session, article: Article) -> list[str]:
+    """What the author of `article` should know: golden queries its last saves pushed out of the top 3."""
+    broken = session.scalars(
+        select(GoldenQuery).where(GoldenQuery.broken_by_id == article.id).order_by(GoldenQuery.id)
+    )
+    return [warning(GoldenResult(g, g.last_rank, None)) for g in broken if not (g.last_rank and g.last_rank <= TOP)]
+
+
+def warning(result: GoldenResult) -> str:
+    return f"This change pushed a golden query out of the top 3: {result.describe()}"
 
 
 @dataclass
@@ -131,6 +182,21 @@ class ChangedArticle:
         for text in texts:
             terms |= terms_of(text)
         return cls(article_id, terms)
+
+    @classmethod
+    def since_previous(cls, session: Session, article_id: int) -> ChangedArticle:
+        """The change from an article's previous revision to what it holds now."""
+        article = session.get(Article, article_id)
+        if article is None:
+            return cls(article_id, set())
+        previous = session.scalar(
+            select(Revision).where(Revision.article_id == article_id, Revision.number == article.version - 1)
+        )
+        return cls.of(article_id, searchable_text(previous) if previous else "", searchable_text(article))
+
+
+def searchable_text(article: Article | Revision) -> str:
+    return "\n".join([article.title, article.summary, " ".join(article.tags), article.body])
 
 
 # --- the golden-queries.yaml file ---------------------------------------------------------------
@@ -146,13 +212,16 @@ def read_file(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def import_golden(session: Session, pairs: list[tuple[str, str]], *, user: User | None = None) -> tuple[int, list[str]]:
+def import_golden(
+    session: Session, pairs: list[tuple[str, str]], *, service: SearchService, user: User | None = None
+) -> tuple[int, list[str]]:
     """Add the pairs not present yet; return (added, problems) where problems name skipped pairs."""
     added, problems = 0, []
+    begin_write(session)
     for query, slug in pairs:
         try:
             with session.begin_nested():
-                add_golden(session, query, slug, user=user)
+                add_golden(session, query, slug, service=service, user=user)
             added += 1
         except DuplicateGolden:
             pass

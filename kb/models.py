@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.db import Base, UTCDateTime, utcnow
@@ -106,6 +106,11 @@ class Article(Base):
         back_populates="article", order_by="Revision.number", cascade="all, delete-orphan"
     )
 
+    # Every UPDATE carries "WHERE version = <the version this session read>": of two people
+    # saving the same article at once, the second gets StaleDataError (a 409), never a silent
+    # overwrite. kb sets the new number itself (it is also the revision number).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
 
 class Revision(Base):
     """A full snapshot of an article as saved: nothing is ever overwritten."""
@@ -136,9 +141,8 @@ class Revision(Base):
 class IndexEvent(Base):
     """A change the search index has to catch up with, written in the article's own transaction.
 
-    The indexer applies these in id order; an index records the last id it applied, so any
-    process or node can bring its index up to date and a crash between commit and index write
-    loses nothing.
+    Every index (one per kb machine) applies these by what was committed, not by id order: see
+    kb.changelog for why ids alone lose events on PostgreSQL and what `txid` is for.
     """
 
     __tablename__ = "index_events"
@@ -146,6 +150,9 @@ class IndexEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: deletions are events too
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # PostgreSQL: the id of the transaction that wrote the event (pg_current_xact_id). NULL on
+    # SQLite, where one writer at a time makes id order the commit order.
+    txid: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class Feedback(Base):
@@ -207,5 +214,9 @@ class GoldenQuery(Base):
     # The outcome of the last check: rank 1-10, or None when not in the top 10 (or never checked).
     last_rank: Mapped[int | None] = mapped_column(Integer)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The article whose save pushed this query out of the top 3, while it stays out: the
+    # warning its author sees (checks run after the save's response, see kb.golden).
+    broken_by_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
+    broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    article: Mapped[Article] = relationship()
+    article: Mapped[Article] = relationship(foreign_keys=[article_id])

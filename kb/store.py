@@ -1,8 +1,12 @@
-"""The article lifecycle: validate, save, read and list articles.
+"""The article lifecycle: validate, create, update, read and list articles.
 
-Every save that changes something writes a new `Revision` (a full snapshot) and an `IndexEvent`
-in the same transaction, so the article, its history and the index's to-do list never disagree.
-Nothing here commits: the caller owns the unit of work.
+Every save that changes something writes a new `Revision` (a full snapshot) and a change-log
+event (kb.changelog) in the same transaction, so the article, its history and the index's to-do
+list never disagree. Nothing here commits: the caller owns the unit of work.
+
+No edit is ever lost: creating never touches an existing article (a taken slug is refused), and
+an update names the version it was based on; if someone saved in between, it is refused with
+what they changed (VersionConflict) instead of overwriting their work.
 """
 
 from __future__ import annotations
@@ -13,10 +17,14 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from kb.db import utcnow
-from kb.models import Article, Audience, IndexEvent, Revision, Role, Status, User
+from kb import changelog
+from kb.db import begin_write, utcnow
+from kb.models import Article, Audience, Revision, Role, Status, User
+from kb.textdiff import Change, word_diff
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG = 120
@@ -125,6 +133,22 @@ def validate(data: ArticleFields) -> list[FieldError]:
     return errors
 
 
+class SlugTaken(ArticleInvalid):
+    """The slug asked for belongs to another article (`holder`)."""
+
+    def __init__(self, slug: str, holder: Article):
+        super().__init__([FieldError("slug", f"'{slug}' is already used by the article '{holder.title}'")])
+        self.slug, self.holder = slug, holder
+
+
+class VersionConflict(Exception):
+    """Someone saved the article after the version an edit was based on."""
+
+    def __init__(self, article: Article, based_on: int):
+        super().__init__(f"'{article.slug}' is at version {article.version}; this edit was based on {based_on}")
+        self.article, self.based_on = article, based_on
+
+
 @dataclass
 class SaveResult:
     article: Article
@@ -132,41 +156,78 @@ class SaveResult:
     changed: bool
 
 
-def save_article(
+def create_article(session: Session, data: ArticleFields, *, user: User | None, message: str = "") -> SaveResult:
+    """Create a new article; raise SlugTaken rather than touch the article holding its slug."""
+    data = _checked(data)
+    begin_write(session)
+    _refuse_taken_slug(session, data.slug, None)
+    article = Article(created_by=user, created_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(article)
+            _save(session, article, data, user, message, verified=False)
+    except IntegrityError:  # created by someone else a moment ago
+        _refuse_taken_slug(session, data.slug, None)
+        raise
+    return SaveResult(article, created=True, changed=True)
+
+
+def update_article(
     session: Session,
+    article: Article,
     data: ArticleFields,
     *,
     user: User | None,
+    based_on: int | None,
     message: str = "",
-    article: Article | None = None,
     verified: bool = False,
 ) -> SaveResult:
-    """Create or update an article; store a revision and an index event when anything changed.
+    """Save `data` over `article` unless someone saved since version `based_on`.
 
-    `article` is the article being edited (its slug may change); without it, the slug decides
-    between creating and updating. Saving identical content is a no-op, which keeps imports
-    idempotent and the history free of empty revisions.
+    `based_on=None` is for imports, where the file's content is meant to win: it still never
+    overwrites a save that lands while this one is running. Saving identical content is a no-op,
+    which keeps imports idempotent and the history free of empty revisions.
     """
+    data = _checked(data)
+    if based_on is not None and based_on != article.version:
+        raise VersionConflict(article, based_on)
+    if ArticleFields.of(article) == data and not verified:
+        return SaveResult(article, created=False, changed=False)
+    expected = article.version
+    begin_write(session)
+    _refuse_taken_slug(session, data.slug, article)
+    try:
+        with session.begin_nested():  # on a lost race only this save is undone, not the caller's work
+            _save(session, article, data, user, message, verified)
+    except (StaleDataError, IntegrityError):  # another save of this article (or slug) won the race
+        current = session.get(Article, article.id, populate_existing=True)
+        if current is None:
+            raise ArticleNotFound(data.slug) from None
+        _refuse_taken_slug(session, data.slug, current)
+        raise VersionConflict(current, expected) from None
+    return SaveResult(article, created=False, changed=True)
+
+
+def _checked(data: ArticleFields) -> ArticleFields:
     data = data.normalized()
     errors = validate(data)
-    if article is None:
-        article = find_by_slug(session, data.slug)
-    if data.slug != (article.slug if article else None) and find_by_slug(session, data.slug) is not None:
-        errors.append(FieldError("slug", f"'{data.slug}' is already used by another article"))
     if errors:
         raise ArticleInvalid(errors)
-    created = article is None
-    if created:
-        article = Article(created_by=user, created_at=utcnow())
-        session.add(article)
-    elif ArticleFields.of(article) == data and not verified:
-        return SaveResult(article, created=False, changed=False)
+    return data
+
+
+def _refuse_taken_slug(session: Session, slug: str, article: Article | None) -> None:
+    holder = find_by_slug(session, slug)
+    if holder is not None and holder is not article:
+        raise SlugTaken(slug, holder)
+
+
+def _save(session: Session, article: Article, data: ArticleFields, user: User | None, message: str, verified: bool):
     _apply(article, data, user, verified)
     _add_revision(session, article, user, message)
     session.flush()
-    session.add(IndexEvent(article_id=article.id))
+    changelog.record(session, [article.id])
     session.flush()
-    return SaveResult(article, created=created, changed=True)
 
 
 def _apply(article: Article, data: ArticleFields, user: User | None, verified: bool) -> None:
@@ -187,6 +248,38 @@ def _add_revision(session: Session, article: Article, user: User | None, message
             number=article.version, created_by=user, created_at=article.updated_at, message=message[:500], **snapshot
         )
     )
+
+
+def changes_since(session: Session, article: Article, version: int) -> list[Change]:
+    """What changed in `article` after `version`, word by word (everything, if that version is unknown)."""
+    try:
+        before = comparable_text(ArticleFields.of(get_revision(session, article, version)))
+    except ArticleNotFound:
+        before = ""
+    return word_diff(before, comparable_text(ArticleFields.of(article)))
+
+
+def changed_by(session: Session, article: Article, version: int) -> list[Revision]:
+    """The revisions saved after `version`, oldest first: who changed what, and when."""
+    return list(
+        session.scalars(
+            select(Revision).where(Revision.article_id == article.id, Revision.number > version).order_by(Revision.number)
+        )
+    )
+
+
+def comparable_text(data: ArticleFields) -> str:
+    """An article as one text an author can read a diff of: the fields, then the body."""
+    head = [
+        f"Title: {data.title}",
+        f"Slug: {data.slug}",
+        f"Summary: {data.summary}",
+        f"Product: {data.product}",
+        f"Audience: {data.audience.value}",
+        f"Status: {data.status.value}",
+        f"Tags: {', '.join(data.tags)}",
+    ]
+    return "\n".join(head) + "\n\n" + data.body
 
 
 def find_by_slug(session: Session, slug: str) -> Article | None:

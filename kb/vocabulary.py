@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Iterable
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from kb.datafiles import DataFileError, load_list
-from kb.db import utcnow
+from kb.db import begin_write, utcnow
 from kb.models import SynonymGroup, User
 from kb.search.query import Vocabulary
 
@@ -65,6 +66,7 @@ def save_group(
 ) -> SynonymGroup:
     """Create a group, or replace the terms of `group`."""
     normalized = normalize_terms(terms)
+    begin_write(session)
     if group is None:
         group = SynonymGroup(terms=normalized, updated_by_id=user.id if user else None)
         session.add(group)
@@ -72,13 +74,19 @@ def save_group(
         group.terms = normalized
         group.updated_by_id = user.id if user else None
     group.updated_at = utcnow()
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except StaleDataError:
+        raise VocabularyError("someone deleted this synonym group a moment ago") from None
     return group
 
 
 def delete_group(session: Session, group: SynonymGroup) -> None:
-    session.delete(group)
-    session.flush()
+    """Delete `group` (deleting one that is already gone is not an error)."""
+    begin_write(session)
+    session.execute(delete(SynonymGroup).where(SynonymGroup.id == group.id))
+    session.expunge(group)
 
 
 def current_vocabulary(session: Session) -> Vocabulary:

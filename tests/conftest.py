@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from kb import PROJECT_ROOT, auth, create_app
+from kb import PROJECT_ROOT, auth, background, create_app
+from kb import search as kb_search
 from kb.db import create_schema, get_session
 from kb.models import Role
 
@@ -30,18 +31,38 @@ def app_config(folder: Path, **overrides) -> dict:
     }
 
 
-def make_app(folder: Path, **overrides):
+_running: list = []
+
+
+def make_app(folder: Path, *, serving: bool = True, **overrides):
+    """A kb app on `folder`; `serving` starts its background threads, as `kb serve` does."""
     app = create_app(app_config(folder, **overrides))
     with app.app_context():
         create_schema(app)
+        kb_search.apply_pending(get_session())
+    if serving:
+        background.start(app)
+        _running.append(app)
     return app
+
+
+@pytest.fixture(autouse=True)
+def _stop_background_threads():
+    yield
+    while _running:
+        background.stop(_running.pop())
+
+
+def indexed(app) -> None:
+    """Wait until the app's index writer has applied every change committed so far."""
+    assert background.wait_until_indexed(app), "the index writer did not catch up within 10 s"
 
 
 @pytest.fixture(scope="session")
 def starter_folder(tmp_path_factory) -> Path:
     """A database and index with the starter articles imported once, copied by tests that need it."""
     folder = tmp_path_factory.mktemp("starter")
-    app = make_app(folder)
+    app = make_app(folder, serving=False)
     result = app.test_cli_runner().invoke(args=["import", str(PROJECT_ROOT / "articles")])
     assert result.exit_code == 0, result.output
     return folder

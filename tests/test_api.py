@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import add_user, make_token
+from conftest import add_user, indexed, make_token
 
 
 def bearer(token: str) -> dict:
@@ -88,12 +88,14 @@ def test_author_creates_and_updates_an_article_with_a_token(starter_app):
     assert created.status_code == 201, created.get_json()
     article = created.get_json()["article"]
     assert article["slug"] == "docking-station-flickers" and article["version"] == 1
-    assert created.get_json()["indexed"] is True
+    indexed(starter_app)
     found = client.get("/api/v1/search?q=flickers", headers=headers).get_json()
     assert found["results"][0]["slug"] == "docking-station-flickers"
 
     updated = client.put(
-        "/api/v1/articles/docking-station-flickers", json={"summary": "Cable or firmware."}, headers=headers
+        "/api/v1/articles/docking-station-flickers",
+        json={"summary": "Cable or firmware.", "version": 1},
+        headers=headers,
     )
     assert updated.status_code == 200 and updated.get_json()["article"]["version"] == 2
     revisions = client.get("/api/v1/articles/docking-station-flickers/revisions", headers=headers).get_json()[
@@ -129,12 +131,14 @@ def test_drafts_are_invisible_to_agents_in_the_api(starter_app):
     add_user(starter_app, "writer", "author")
     add_user(starter_app, "tool", "agent")
     client = starter_app.test_client()
-    client.post(
-        "/api/v1/articles", json={"title": "Secret draft zebra"}, headers=bearer(make_token(starter_app, "writer"))
-    )
+    writer = bearer(make_token(starter_app, "writer"))
+    client.post("/api/v1/articles", json={"title": "Secret draft zebra"}, headers=writer)
+    indexed(starter_app)
+    assert client.get("/api/v1/search?q=zebra&drafts=1", headers=writer).get_json()["total"] == 1
     agent = bearer(make_token(starter_app, "tool"))
     assert client.get("/api/v1/articles/secret-draft-zebra", headers=agent).status_code == 404
     assert client.get("/api/v1/search?q=zebra", headers=agent).get_json()["total"] == 0
+    assert client.get("/api/v1/search?q=zebra&drafts=1", headers=agent).get_json()["total"] == 0
     listed = client.get("/api/v1/articles", headers=agent).get_json()["articles"]
     assert all(a["status"] == "published" for a in listed)
 

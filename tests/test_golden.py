@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import PROJECT_ROOT, make_app
+from conftest import PROJECT_ROOT, indexed, make_app
 
 
 def post(client, url: str, payload: dict):
@@ -42,14 +42,17 @@ def test_saving_an_article_that_pushes_a_golden_query_out_warns_the_author(autho
         post(author, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"}).status_code
         == 201
     )
-    warnings = []
+    slugs = []
     for n in range(3):
         response = post(
             author,
             "/api/v1/articles",
             {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published"},
         )
-        warnings += response.get_json()["warnings"]
+        assert response.status_code == 201
+        slugs.append(response.get_json()["article"]["slug"])
+    indexed(author.application)  # the check runs after the save's response, once the index holds it
+    warnings = [w for slug in slugs for w in author.get(f"/api/v1/articles/{slug}").get_json()["golden_warnings"]]
     assert any("'printer offline' → print-jobs-stuck-in-queue" in w for w in warnings), warnings
     report = author.get("/api/v1/golden").get_json()
     assert report["passed"] < report["total"]
@@ -57,9 +60,9 @@ def test_saving_an_article_that_pushes_a_golden_query_out_warns_the_author(autho
     assert "fail" in page and "printer offline" in page
 
 
-def test_saving_in_the_ui_flashes_the_golden_warning(author):
+def test_the_author_sees_the_golden_warning_on_the_article_page(author):
     post(author, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"})
-    pages = ""
+    locations = []
     for n in range(3):
         response = author.submit(
             "/author/articles/new",
@@ -70,9 +73,11 @@ def test_saving_in_the_ui_flashes_the_golden_warning(author):
                 "audience": "internal",
             },
             token_page="/author/articles/new",
-            follow_redirects=True,
         )
-        pages += response.get_data(as_text=True)
+        assert response.status_code == 302
+        locations.append(response.headers["Location"])
+    indexed(author.application)
+    pages = "".join(author.get(location).get_data(as_text=True) for location in locations)
     assert "pushed a golden query out of the top 3: &#39;printer offline&#39; → print-jobs-stuck-in-queue" in pages
 
 

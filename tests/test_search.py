@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import add_user, make_token
+from conftest import add_user, indexed, make_token
 from sqlalchemy import select
 
+from kb import background
 from kb.db import get_session
 from kb.models import SearchLog
 
@@ -27,6 +28,7 @@ def create(client, **fields) -> None:
     fields.setdefault("status", "published")
     response = client.post("/api/v1/articles", json=fields, headers={"X-CSRFToken": token})
     assert response.status_code == 201, response.get_json()
+    indexed(client.application)
 
 
 def test_a_just_saved_article_is_found_at_once(author):
@@ -149,6 +151,7 @@ def test_helpful_votes_gently_reorder_close_matches(author, starter_app):
             json={"helpful": True},
             headers={"Authorization": f"Bearer {make_token(starter_app, name)}"},
         )
+    indexed(starter_app)
     assert slugs(author, "gizmo pairing")[0] == loser
 
 
@@ -162,10 +165,12 @@ def test_helpful_votes_never_bury_a_much_better_match(author, starter_app):
             json={"helpful": True},
             headers={"Authorization": f"Bearer {make_token(starter_app, name)}"},
         )
+    indexed(starter_app)
     assert slugs(author, "gizmo firmware update fails")[0] == "gizmo-firmware-update-fails"
 
 
 def logs(app) -> list[SearchLog]:
+    background.flush_search_log(app)
     with app.app_context():
         return list(get_session().scalars(select(SearchLog).order_by(SearchLog.id)))
 
@@ -221,22 +226,24 @@ def test_vectorized_scores_equal_whoosh_bm25f(author, starter_app):
     from whoosh import scoring
     from whoosh.searching import Searcher
 
+    import kb.search.engine as engine
     from kb import search as kb_search
     from kb.search.scorer import Alternative, Clause
 
     # An edit leaves a deleted copy of the old document in the index: it must not count.
     token = author.csrf_token("/")
-    author.put(
+    response = author.put(
         "/api/v1/articles/printer-shows-offline",
-        json={"summary": "Printer offline again."},
+        json={"summary": "Printer offline again.", "version": 1},
         headers={"X-CSRFToken": token},
     )
+    assert response.status_code == 200, response.get_json()
+    indexed(starter_app)
     with starter_app.app_context():
-        service = kb_search.service()
-        with service._reading() as searcher:
-            scorer = service.scorer()
+        with kb_search.service().reading() as snapshot:
+            searcher, scorer = snapshot.searcher, snapshot.scorer
             assert not scorer.live().all(), "the edit should have left a deleted document behind"
-            weighting = scoring.BM25F(B=kb_search.BM25_B, K1=kb_search.BM25_K1)
+            weighting = scoring.BM25F(B=engine.BM25_B, K1=engine.BM25_K1)
             for fieldname, term in (
                 ("text", "printer"),
                 ("text", "password"),

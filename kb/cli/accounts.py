@@ -62,7 +62,7 @@ def user_passwd(username: str, password: str | None, generate: bool) -> None:
             password = auth.generate_password()
         elif password is None:
             password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-        auth.set_password(user, password)
+        auth.set_password(session, user, password)
     except auth.AuthError as exc:
         raise click.ClickException(str(exc)) from None
     session.commit()

@@ -42,7 +42,8 @@ def import_command(path: Path, default_status: str) -> None:
         raise click.ClickException(f"{len(report.errors)} file(s) could not be imported (listed above).")
 
 
-def run_import(path: Path, default_status: Status) -> articlefiles.ImportReport:
+def run_import(path: Path, default_status: Status, *, wait_for_writer: bool = True) -> articlefiles.ImportReport:
+    """Import in small committed batches, then index them (or follow the running kb doing it)."""
     paths = articlefiles.article_paths(path)
     if not paths:
         raise click.ClickException(f"{path}: no .md article files found.")
@@ -50,10 +51,14 @@ def run_import(path: Path, default_status: Status) -> articlefiles.ImportReport:
     root = path if path.is_dir() else path.parent
     with progress(len(paths), "Importing") as advance:
         report = articlefiles.import_articles(
-            session, paths, root=root, default_status=default_status, on_file=lambda _p: advance(1)
+            session,
+            paths,
+            root=root,
+            default_status=default_status,
+            on_file=lambda _p: advance(1),
+            checkpoint=session.commit,
         )
-    session.commit()
-    ensure_index()
+    ensure_index(wait_for_writer=wait_for_writer)
     if path.is_dir():
         _import_search_files(path, report)
     return report
@@ -68,7 +73,9 @@ def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> Non
             added = vocabulary.import_groups(session, vocabulary.read_file(synonyms_file))
             click.echo(f"{synonyms_file.name}: {added} synonym groups added.")
         if golden_file.is_file():
-            added, problems = golden.import_golden(session, golden.read_file(golden_file))
+            added, problems = golden.import_golden(
+                session, golden.read_file(golden_file), service=kb_search.service()
+            )
             click.echo(f"{golden_file.name}: {added} golden queries added.")
             report.errors += [DataFileError(golden_file.name, None, p) for p in problems]
     except DataFileError as exc:
@@ -119,9 +126,14 @@ def export_command(path: Path) -> None:
 def reindex_command() -> None:
     """Rebuild the search index from the database (fixes a damaged or outdated index)."""
     ensure_database()
-    with progress(article_count(), "Indexing") as advance:
-        count = kb_search.rebuild(get_session(), progress=advance)
+    try:
+        with progress(article_count(), "Indexing") as advance:
+            count = kb_search.rebuild(get_session(), progress=advance)
+    except kb_search.IndexBusy as exc:
+        raise click.ClickException(f"{exc} Try again in a minute.") from None
     click.echo(f"Indexed {count} articles in {current_app.config['INDEX_DIR']}.")
+    for article_id, reason in kb_search.indexer.read_state(kb_search.index_dir()).failed.items():
+        click.echo(f"warning: article {article_id} could not be indexed ({reason})", err=True)
 
 
 @click.command("search")
@@ -136,7 +148,9 @@ def search_command(query: tuple[str, ...], as_json: bool, limit: int, drafts: bo
     ensure_index()
     statuses = list(Status) if drafts else [Status.PUBLISHED]
     try:
-        page = kb_search.search(" ".join(query), statuses=statuses, limit=limit)
+        page = kb_search.search(
+            " ".join(query), statuses=statuses, limit=limit, vocabulary=vocabulary.current_vocabulary(get_session())
+        )
     except kb_search.IndexDamaged as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -170,7 +184,7 @@ def golden_check() -> None:
     ensure_database()
     ensure_index()
     session = get_session()
-    results = golden.check(session)
+    results = golden.check(session, kb_search.service())
     session.commit()
     for result in sorted(results, key=lambda r: r.passed):
         click.echo(f"{'PASS' if result.passed else 'FAIL'}  {result.describe()}")
@@ -189,7 +203,7 @@ def golden_add(query: str, slug: str) -> None:
     ensure_database()
     session = get_session()
     try:
-        golden.add_golden(session, query, slug)
+        golden.add_golden(session, query, slug, service=kb_search.service())
     except golden.GoldenError as exc:
         raise click.ClickException(str(exc)) from None
     session.commit()

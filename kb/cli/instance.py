@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -14,6 +15,8 @@ from kb import auth
 from kb import search as kb_search
 from kb.db import create_schema, get_session
 from kb.models import Article, Role, Status, User
+from kb.search import indexer
+from kb.search.worker import LeaderLock
 
 # --- instance setup -----------------------------------------------------------------------------
 
@@ -38,15 +41,60 @@ def ensure_admin() -> tuple[str, str | None] | None:
     return username, None if configured else password
 
 
-def ensure_index() -> None:
-    """Build a missing index; apply pending changes. A damaged index is reported, not repaired."""
-    session = get_session()
+def ensure_index(*, wait_for_writer: bool = False) -> None:
+    """Bring the search index up to date: as its writer, or through the running kb that writes it.
+
+    When a `kb serve` of this index is running, it is the index's only writer: this command
+    leaves the work to it and, with `wait_for_writer`, shows its progress until it is done.
+    A damaged index raises ClickException with the command that repairs it.
+    """
+    index_dir = kb_search.index_dir()
+    lock = LeaderLock(index_dir / indexer.WRITER_LOCK_FILE)
     try:
-        if kb_search.is_behind(session):
-            with progress(article_count(), "Indexing") as advance:
-                kb_search.sync(session, progress=advance)
-    except kb_search.IndexDamaged as exc:
-        raise click.ClickException(str(exc)) from None
+        if lock.try_acquire():
+            try:
+                _apply_as_writer(index_dir)
+            finally:
+                lock.release()
+        elif wait_for_writer:
+            _wait_for_writer(index_dir, lock.holder())
+    except kb_search.IndexBusy as exc:
+        click.echo(f"note: {exc}", err=True)
+    except Exception as exc:
+        if isinstance(exc, kb_search.IndexDamaged) or indexer.is_index_error(exc):
+            message = str(exc) if isinstance(exc, kb_search.IndexDamaged) else str(indexer.IndexDamaged(index_dir, repr(exc)))
+            raise click.ClickException(message) from None
+        raise
+
+
+def _apply_as_writer(index_dir: Path) -> None:
+    session = get_session()
+    todo = indexer.pending_articles(session, index_dir) or (article_count() if indexer.needs_rebuild(index_dir) else 0)
+    if not todo and not indexer.needs_rebuild(index_dir):
+        return
+    with progress(todo, "Indexing") as advance:
+        while True:
+            applied = kb_search.apply_pending(session, progress=advance, lock_timeout=indexer.REBUILD_LOCK_TIMEOUT)
+            session.commit()  # end the read snapshot: the next pass sees what others committed meanwhile
+            if not applied.remaining:
+                break
+    for article_id, reason in indexer.read_state(index_dir).failed.items():
+        click.echo(f"warning: article {article_id} could not be indexed ({reason}); see kb doctor", err=True)
+
+
+def _wait_for_writer(index_dir: Path, holder: str | None) -> None:
+    session = get_session()
+    todo = indexer.pending_articles(session, index_dir)
+    if not todo:
+        return
+    click.echo(f"The running kb (process {holder or '?'}) is indexing {todo} changed articles.", err=True)
+    with progress(todo, "Indexing") as advance:
+        while todo:
+            time.sleep(0.5)
+            session.commit()
+            left = indexer.pending_articles(session, index_dir)
+            advance(max(0, todo - left))
+            todo = min(todo, left)
 
 
 def _announce_admin(created: tuple[str, str | None] | None) -> None:
@@ -71,14 +119,30 @@ def init_command() -> None:
     click.echo(f"Search index: {current_app.config['INDEX_DIR']}")
 
 
+MAX_THREADS = 64
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port (0 picks a free one).")
-@click.option("--threads", default=4, show_default=True, type=int, help="Worker threads.")
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, MAX_THREADS),
+    help="Request threads per process; each holds a database connection while it works.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Processes (gunicorn) for more than one core; 1 serves with waitress in this process.",
+)
 @with_appcontext
-def serve_command(host: str, port: int, threads: int) -> None:
-    """Serve kb with waitress; the first start on an empty instance imports the starter articles."""
-    from waitress import create_server
+def serve_command(host: str, port: int, threads: int, workers: int) -> None:
+    """Serve kb; the first start on an empty instance imports the starter articles."""
+    from kb import db, server
 
     ensure_database()
     first_start = get_session().scalar(select(User.id).limit(1)) is None
@@ -89,20 +153,27 @@ def serve_command(host: str, port: int, threads: int) -> None:
         ensure_index()
     except click.ClickException as exc:  # reading articles still works; search pages say how to fix
         click.echo(f"warning: {exc.message}", err=True)
-    app = current_app._get_current_object()
-    server = create_server(app, host=host, port=port, threads=threads)
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     _announce_admin(created)
-    if created is None:
-        click.echo("Log in with your kb account. Forgot the admin password? Run: kb user passwd admin")
+    app = current_app._get_current_object()
+
+    def announce(address: str) -> None:
+        if created is None:
+            click.echo("Log in with your kb account. Forgot the admin password? Run: kb user passwd admin")
+        else:
+            click.echo(f"Log in as '{created[0]}'. Press Ctrl+C to stop.")
+        click.echo(f"kb is running at http://{address}/")
+        sys.stdout.flush()
+
+    if workers > 1:
+        get_session().close()
+        app.extensions["kb.engine"].dispose()  # the workers open their own connections
+        server.serve_gunicorn(host=host, port=port, workers=workers, threads=threads, announce=announce)
     else:
-        click.echo(f"Log in as '{created[0]}'. Press Ctrl+C to stop.")
-    click.echo(f"kb is running at http://{shown_host}:{server.effective_port}/")
-    sys.stdout.flush()
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        click.echo("kb stopped.")
+        app.config["THREADS"] = threads
+        db.configure_engine(app)
+        kb_search.init_app(app)
+        server.serve_waitress(app, host=host, port=port, threads=threads, announce=announce)
+    click.echo("kb stopped.")
 
 
 def _import_starter_articles() -> None:
@@ -112,7 +183,7 @@ def _import_starter_articles() -> None:
         return
     from kb.cli.content import print_problems, run_import
 
-    report = run_import(folder, Status.PUBLISHED)
+    report = run_import(folder, Status.PUBLISHED, wait_for_writer=False)
     click.echo(f"Imported {len(report.created)} starter articles from {folder}.")
     print_problems(report)
 

@@ -1,36 +1,58 @@
 """The only code that writes the search index.
 
 The database is the source of truth. Every article save leaves an `IndexEvent` in the same
-transaction; `apply_pending` drains those events in id order and records the last id it applied
-in the index folder, so whichever process runs it brings the index up to date, and a crash
-between the database commit and the index write loses nothing: the event is simply applied later.
+transaction (see kb.changelog); `apply_pending` applies the events this index has not seen, by
+what was committed, and records its horizon in the index folder under the index's own write lock.
+Whichever process runs it brings the index up to date, and a crash between the database commit
+and the index write loses nothing: the event is simply applied later. In a running kb only one
+thread per machine calls it (kb.search.worker); requests never do.
+
+An article that cannot be indexed is set aside (recorded in the state, logged, shown by
+`kb doctor`) instead of stopping every change behind it; its next save tries again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
+import pickle
 import shutil
+import struct
+import threading
+import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import func, select
+import whoosh
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
-from whoosh.writing import CLEAR
+from whoosh.index import IndexError as WhooshIndexError
+from whoosh.util.filelock import try_for
+from whoosh.writing import CLEAR, SegmentWriter
 
-from kb import feedback
-from kb.models import Article, IndexEvent
+from kb import changelog, feedback
+from kb.models import Article
 from kb.render import render_article
 from kb.search.schema import SCHEMA_VERSION, build_schema, code_tokens, weighted_text
 
+log = logging.getLogger(__name__)
+
 STATE_FILE = "kb-index.json"
-WRITE_LOCK_TIMEOUT = 30.0
+# The file whose lock makes one thread of one process the index writer of this folder (kb.search.worker).
+WRITER_LOCK_FILE = "kb-writer.lock"
+# Whoosh's write lock of the index named MAIN: every write (and a rebuild) holds it.
+WHOOSH_LOCK_FILE = "MAIN_WRITELOCK"
+# Never deleted: removing a lock file someone holds would let a second holder create a new one.
+KEEP_FILES = {".gitkeep", WRITER_LOCK_FILE, WHOOSH_LOCK_FILE}
+# How long a rebuild waits for a running writer to finish its batch.
+REBUILD_LOCK_TIMEOUT = 60.0
 # Past this many documents in one write, merge segments: fewer segments make queries faster.
 BULK_THRESHOLD = 200
 # Bulk writes build documents in worker processes (see _document_builder).
@@ -48,23 +70,65 @@ class IndexDamaged(RuntimeError):
         )
 
 
+# What reading a damaged index file raises (besides errors raised inside Whoosh's own code).
+READ_ERRORS = (WhooshIndexError, EOFError, OSError, struct.error, zlib.error, pickle.UnpicklingError)
+_WHOOSH_DIR = str(Path(whoosh.__file__).parent)
+
+
+def is_index_error(exc: BaseException) -> bool:
+    """Whether `exc` comes from the index files: a known read error, or raised inside Whoosh.
+
+    Whoosh reports some damage with a bare Exception ("Block tag error ..."), so where it was
+    raised tells more than its type.
+    """
+    if isinstance(exc, READ_ERRORS):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.startswith(_WHOOSH_DIR)
+
+
+class IndexBusy(RuntimeError):
+    """Another process holds the index's write lock (a `kb reindex`, a `kb import`, another kb)."""
+
+
 @dataclass
 class IndexState:
+    """What this index has applied: see kb.changelog for horizon and applied."""
+
     schema_version: int = 0
-    last_event_id: int = 0
+    horizon: int = 0
+    applied: frozenset[int] = frozenset()
+    failed: dict[int, str] = field(default_factory=dict)  # article id -> why it could not be indexed
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "schema_version": self.schema_version,
+                "horizon": self.horizon,
+                "applied": sorted(self.applied),
+                "failed": {str(k): v for k, v in sorted(self.failed.items())},
+            }
+        )
 
 
 def read_state(index_dir: Path) -> IndexState:
     try:
         data = json.loads((index_dir / STATE_FILE).read_text(encoding="utf-8"))
-        return IndexState(int(data["schema_version"]), int(data["last_event_id"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        return IndexState(
+            int(data["schema_version"]),
+            int(data["horizon"]),
+            frozenset(int(i) for i in data.get("applied", [])),
+            {int(k): str(v) for k, v in data.get("failed", {}).items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return IndexState()
 
 
 def _write_state(index_dir: Path, state: IndexState) -> None:
-    tmp = index_dir / f".{STATE_FILE}.{os.getpid()}"
-    tmp.write_text(json.dumps({"schema_version": state.schema_version, "last_event_id": state.last_event_id}))
+    tmp = index_dir / f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}"
+    tmp.write_text(state.to_json(), encoding="utf-8")
     os.replace(tmp, index_dir / STATE_FILE)
 
 
@@ -79,7 +143,7 @@ def needs_rebuild(index_dir: Path) -> bool:
 
 
 def open_index(index_dir: Path) -> whoosh_index.Index:
-    """Open the index or raise IndexDamaged with the command that repairs it."""
+    """Open the index for writing, or raise IndexDamaged with the command that repairs it."""
     try:
         return FileStorage(str(index_dir)).open_index()
     except Exception as exc:  # whoosh raises many types for damaged files
@@ -105,12 +169,14 @@ class Source:
     updated_at: datetime
     verified_at: datetime | None
     helpful: float
+    version: int
 
     @classmethod
     def of(cls, article: Article, helpful: float = 0.5) -> Source:
         return cls(
             article.id, article.slug, article.title, article.summary, article.body, tuple(article.tags),
-            article.product, article.audience.value, article.status.value, article.updated_at, article.verified_at, helpful,
+            article.product, article.audience.value, article.status.value, article.updated_at, article.verified_at,
+            helpful, article.version,
         )  # fmt: skip
 
 
@@ -128,6 +194,7 @@ def document_for(article: Source) -> dict[str, Any]:
     }
     return {
         "article_id": str(article.id),
+        "version": article.version,
         "slug": article.slug,
         "text": weighted_text(parts),
         "title": article.title,
@@ -162,38 +229,108 @@ def _iso(value: datetime | None) -> str:
 Progress = Callable[[int], None]
 
 
-def apply_pending(session: Session, index_dir: Path, *, progress: Progress | None = None) -> int:
-    """Apply every index event the index has not seen yet; return how many articles were written.
+@dataclass
+class Applied:
+    """What one `apply_pending` call did."""
 
-    Rebuilds the whole index instead when it is missing or of another schema version.
+    article_ids: list[int] = field(default_factory=list)  # written or deleted
+    failed: dict[int, str] = field(default_factory=dict)  # set aside this time
+    remaining: int = 0  # changed articles left for the next call (batch limit)
+    rebuilt: bool = False
+
+
+def apply_pending(
+    session: Session,
+    index_dir: Path,
+    *,
+    batch: int | None = None,
+    lock_timeout: float = 0.0,
+    progress: Progress | None = None,
+) -> Applied:
+    """Apply the committed changes this index has not seen, at most `batch` articles per call.
+
+    Small batches keep the write lock short, so a save made during a large import is searchable
+    after one batch rather than after the whole import. Rebuilds the whole index instead when it
+    is missing or of another schema version. Raises IndexBusy when another process holds the
+    write lock for longer than `lock_timeout` seconds.
     """
     if needs_rebuild(index_dir):
-        return rebuild(session, index_dir, progress=progress)
-    writer = open_index(index_dir).writer(timeout=WRITE_LOCK_TIMEOUT)
-    try:
+        return Applied(rebuild(session, index_dir, progress=progress, lock_timeout=lock_timeout), rebuilt=True)
+    with write_lock(index_dir, lock_timeout):
+        if needs_rebuild(index_dir):  # another process removed or outdated it while we waited
+            return Applied(_rebuild_locked(session, index_dir, progress), rebuilt=True)
         # Read the state only once the lock is held: another process may just have applied it.
         state = read_state(index_dir)
-        events = session.execute(
-            select(IndexEvent.article_id, func.max(IndexEvent.id))
-            .where(IndexEvent.id > state.last_event_id)
-            .group_by(IndexEvent.article_id)
-        ).all()
-        if events:
-            _write_documents(session, writer, [article_id for article_id, _ in events], progress)
+        pending = changelog.pending(session, state.horizon, state.applied)
+        changed = pending.article_ids()
+        chosen = changed[:batch] if batch else changed
+        result = Applied()
+        optimize = batch is None and len(chosen) >= BULK_THRESHOLD  # one bulk write: merge while at it
+        done = _write_batch(session, open_index(index_dir), chosen, progress, result, optimize) if chosen else set()
+        result.remaining = len(changed) - len(done)
+        horizon, ids = pending.advance({e.id for e in pending.seen if e.article_id in done or e.id in state.applied})
+        failed = {k: v for k, v in state.failed.items() if k not in done} | result.failed
+        new_state = IndexState(SCHEMA_VERSION, horizon, ids, failed)
+        if new_state != state:
+            _write_state(index_dir, new_state)
+    for article_id, reason in result.failed.items():
+        log.error("Article %s could not be indexed and was set aside: %s", article_id, reason)
+    return result
+
+
+def _write_batch(
+    session: Session, ix: whoosh_index.Index, chosen: list[int], progress, result: Applied, optimize: bool
+) -> set[int]:
+    """Write the chosen articles in one commit; return the ids dealt with (written or set aside).
+
+    A document that fails half-way through `update_document` may leave postings in the writer's
+    pool, so the writer is cancelled and only the failing article is set aside: the next call
+    writes the others again without it.
+    """
+    writer = SegmentWriter(ix, _lk=False)  # the caller holds the write lock
+    try:
+        _write_documents(session, writer, chosen, progress, failed=result.failed)
+    except _DocumentRejected as rejected:
+        writer.cancel()
+        result.failed = {rejected.article_id: rejected.reason}
+        return {rejected.article_id}
     except BaseException:
         writer.cancel()
         raise
-    if not events:
-        writer.cancel()
-        return 0
-    writer.commit(optimize=len(events) >= BULK_THRESHOLD)
-    last_id = max(event_id for _, event_id in events)
-    _write_state(index_dir, IndexState(SCHEMA_VERSION, last_id))
-    return len(events)
+    writer.commit(optimize=optimize)
+    result.article_ids = [i for i in chosen if i not in result.failed]
+    return set(chosen)
+
+
+class _DocumentRejected(Exception):
+    def __init__(self, article_id: int, reason: str):
+        super().__init__(reason)
+        self.article_id, self.reason = article_id, reason
+
+
+@contextmanager
+def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold the index folder's write lock (Whoosh's own, so other Whoosh writers respect it too)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileStorage(str(index_dir)).lock(WHOOSH_LOCK_FILE)
+    if not try_for(lock.acquire, timeout=timeout, delay=0.05):
+        raise IndexBusy(
+            "Another kb process is writing the search index (a kb reindex or kb import?); changes wait for it."
+        )
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _write_documents(
-    session: Session, writer: Any, article_ids: list[int], progress: Progress | None, *, fresh: bool = False
+    session: Session,
+    writer: Any,
+    article_ids: list[int],
+    progress: Progress | None,
+    *,
+    failed: dict[int, str],
+    fresh: bool = False,
 ) -> None:
     # `fresh`: the writer replaces every segment, so there is nothing to delete first.
     write = writer.add_document if fresh else writer.update_document
@@ -207,55 +344,95 @@ def _write_documents(
                 writer.delete_by_term("article_id", str(article_id))
                 if progress:
                     progress(1)
-            for document in build(sources):
-                write(**document)
+            for source, document in zip(sources, build(sources), strict=True):
+                if isinstance(document, str):
+                    failed[source.id] = document
+                else:
+                    _write_one(write, source.id, document)
                 if progress:
                     progress(1)
 
 
+def _write_one(write: Callable[..., None], article_id: int, document: dict[str, Any]) -> None:
+    try:
+        write(**document)
+    except Exception as exc:  # noqa: BLE001  Whoosh rejected it: only this article is set aside
+        raise _DocumentRejected(article_id, f"{type(exc).__name__}: {exc}"[:300]) from exc
+
+
+def safe_document(source: Source) -> dict[str, Any] | str:
+    """The document of `source`, or why it cannot be indexed (the rest of the batch goes on)."""
+    try:
+        document = document_for(source)
+        for value in document.values():
+            if isinstance(value, str):
+                value.encode("utf-8")  # Whoosh stores terms as UTF-8: a lone surrogate would fail mid-write
+    except Exception as exc:  # noqa: BLE001  one article must never stop the others
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return document
+
+
 @contextmanager
-def _document_builder(count: int) -> Iterator[Callable[[list[Source]], Iterable[dict[str, Any]]]]:
+def _document_builder(count: int) -> Iterator[Callable[[list[Source]], Iterable[dict[str, Any] | str]]]:
     """Build documents in worker processes for bulk writes, in this process otherwise.
 
     Rendering Markdown is half the work of indexing; other cores can do it while this process
     analyzes and writes, which is what makes `kb reindex` of a large knowledge base bearable.
+    Forking a process that runs other threads (a server) can copy a lock some thread holds, so
+    only single-threaded commands use the pool.
     """
     cores = os.cpu_count() or 1
-    if count < PARALLEL_FROM or cores < 2:
-        yield lambda sources: map(document_for, sources)
+    if count < PARALLEL_FROM or cores < 2 or threading.active_count() > 1:
+        yield lambda sources: map(safe_document, sources)
         return
-    with multiprocessing.Pool(processes=min(cores, MAX_WORKERS)) as pool:
-        yield lambda sources: pool.imap(document_for, sources, chunksize=20)
+    with multiprocessing.get_context("fork").Pool(processes=min(cores, MAX_WORKERS)) as pool:
+        yield lambda sources: pool.imap(safe_document, sources, chunksize=20)
 
 
-def rebuild(session: Session, index_dir: Path, *, progress: Progress | None = None) -> int:
-    """Rebuild the index from the database; return how many articles were indexed.
+def rebuild(
+    session: Session, index_dir: Path, *, progress: Progress | None = None, lock_timeout: float = REBUILD_LOCK_TIMEOUT
+) -> list[int]:
+    """Rebuild the index from the database; return the ids of the articles indexed.
 
-    A readable index of the current schema is cleared in one commit, so searchers in other
-    processes see the old index until the new one is complete. A missing, damaged or outdated
-    index is recreated from scratch.
+    A readable index of the current schema is cleared in one commit, so searchers see the old
+    index until the new one is complete. A missing, damaged or outdated index is recreated from
+    scratch. Changes committed while it runs are applied afterwards: the horizon is taken first.
     """
-    last_id = session.scalar(select(func.max(IndexEvent.id))) or 0
+    with write_lock(index_dir, lock_timeout):
+        return _rebuild_locked(session, index_dir, progress)
+
+
+def _rebuild_locked(session: Session, index_dir: Path, progress: Progress | None) -> list[int]:
+    horizon = changelog.start_horizon(session)
     ids = list(session.scalars(select(Article.id).order_by(Article.id)))
-    writer = _clean_index(index_dir).writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=256)
-    try:
-        _write_documents(session, writer, ids, progress, fresh=True)
-    except BaseException:
-        writer.cancel()
-        raise
+    failed: dict[int, str] = {}
+    while True:  # an article Whoosh rejects mid-write spoils the writer: start again without it
+        writer = SegmentWriter(_clean_index(index_dir), _lk=False, limitmb=256)
+        try:
+            _write_documents(session, writer, [i for i in ids if i not in failed], progress, failed=failed, fresh=True)
+        except _DocumentRejected as rejected:
+            writer.cancel()
+            failed[rejected.article_id] = rejected.reason
+            continue
+        except BaseException:
+            writer.cancel()
+            raise
+        break
     writer.commit(mergetype=CLEAR)
-    _write_state(index_dir, IndexState(SCHEMA_VERSION, last_id))
-    return len(ids)
+    _write_state(index_dir, IndexState(SCHEMA_VERSION, horizon, frozenset(), failed))
+    for article_id, reason in failed.items():
+        log.error("Article %s could not be indexed and was set aside: %s", article_id, reason)
+    return [i for i in ids if i not in failed]
 
 
 def _clean_index(index_dir: Path) -> whoosh_index.Index:
+    """The index to rebuild into: the current one when readable, else a new one (lock held)."""
     if not needs_rebuild(index_dir):
         try:
             return open_index(index_dir)
         except IndexDamaged:
             pass
     _remove_index_files(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
     return FileStorage(str(index_dir)).create_index(build_schema())
 
 
@@ -263,7 +440,7 @@ def _remove_index_files(index_dir: Path) -> None:
     if not index_dir.is_dir():
         return
     for path in index_dir.iterdir():
-        if path.name == ".gitkeep":
+        if path.name in KEEP_FILES:
             continue
         if path.is_dir():
             shutil.rmtree(path)
@@ -285,5 +462,9 @@ def check(index_dir: Path) -> str | None:
     return None
 
 
-def iter_articles(session: Session) -> Iterable[Article]:
-    return session.scalars(select(Article).order_by(Article.id))
+def pending_articles(session: Session, index_dir: Path) -> int:
+    """How many changed articles this index has not applied yet (0 when it is up to date)."""
+    state = read_state(index_dir)
+    if state.schema_version != SCHEMA_VERSION:
+        return len(list(session.scalars(select(Article.id))))
+    return len(changelog.pending(session, state.horizon, state.applied).article_ids())

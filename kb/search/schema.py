@@ -21,7 +21,7 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Weights of an article's parts in the searched `text` field. Customers describe symptoms, so
 # the title and their own phrasings ("what the customer notices") count more than a passing
@@ -114,6 +114,8 @@ def code_tokens(text: str) -> list[str]:
 def build_schema() -> fields.Schema:
     return fields.Schema(
         article_id=fields.ID(unique=True, stored=True),
+        # The article's version when indexed: `kb doctor` compares it with the database.
+        version=fields.STORED(),
         slug=fields.ID(stored=True),
         # The searched text: every part of the article, weighted (see FIELD_WEIGHTS).
         text=fields.TEXT(analyzer=weighted_analyzer(), phrase=False),

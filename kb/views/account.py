@@ -57,7 +57,7 @@ def password():
             flash("The two new passwords differ.", "error")
         else:
             try:
-                auth.set_password(current_user, request.form.get("new", ""))
+                auth.set_password(session, current_user, request.form.get("new", ""))
             except auth.AuthError as exc:
                 flash(str(exc), "error")
             else:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from kb import auth
 from kb.auth import role_required
-from kb.db import get_session
+from kb.db import begin_write, get_session
 from kb.models import Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -54,7 +54,7 @@ def update_user(user_id: int):
             "active": "1" if request.form.get("active") else "0",
             "password": request.form.get("password", ""),
         }
-        message = apply_user_change(user, form)
+        message = apply_user_change(session, user, form)
     except auth.AuthError as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -64,22 +64,23 @@ def update_user(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-def apply_user_change(user: User, data) -> str:
+def apply_user_change(session, user: User, data) -> str:
     """Change role, active flag or password of `user` from form or JSON data; return what was done."""
     if user.id == current_user.id and (
         data.get("role", "admin") != "admin" or str(data.get("active", "1")) in ("0", "False", "false")
     ):
         raise auth.AuthError("You cannot remove your own admin role or deactivate yourself.")
     done = []
+    if data.get("password"):
+        auth.set_password(session, user, data["password"])  # first: it starts the write transaction
+        done.append("password changed")
+    begin_write(session)
     if data.get("role"):
         user.role = _role(data["role"])
         done.append(f"role {user.role.value}")
     if "active" in data:
         user.is_active = str(data["active"]).lower() in ("1", "true", "on")
         done.append("active" if user.is_active else "deactivated")
-    if data.get("password"):
-        auth.set_password(user, data["password"])
-        done.append("password changed")
     return f"{user.username}: " + (", ".join(done) if done else "nothing changed")
 
 

@@ -7,7 +7,7 @@ import secrets
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kb import feedback, store
+from kb import background, feedback, golden, store
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
@@ -40,8 +40,6 @@ def run_search(*, source: str) -> kb_search.SearchPage | None:
     if not text.strip():
         return None
     session = get_session()
-    if kb_search.is_behind(session):
-        kb_search.sync(session)
     page = kb_search.search(
         text,
         statuses=statuses,
@@ -51,15 +49,13 @@ def run_search(*, source: str) -> kb_search.SearchPage | None:
         typing=request.args.get("typing") == "1",
     )
     episode = request.args.get("sid")
-    feedback.record_search(
-        session,
+    background.search_log().search(
         query=text,
         role=current_user.role,
         results=page.total,
         episode=episode if feedback.is_episode_id(episode) else None,
         source=source,
     )
-    session.commit()
     return page
 
 
@@ -91,12 +87,14 @@ def _readable_article(slug: str):
 @bp.route("/articles/<slug>")
 @role_required()
 def article(slug: str):
-    session = get_session()
     found = _readable_article(slug)
     episode = request.args.get("from")
-    if feedback.is_episode_id(episode) and feedback.record_opened(session, episode, slug):
-        session.commit()
-    return render_template("agent/article.html", article=found, rendered=render_article(found.body))
+    if feedback.is_episode_id(episode):
+        background.search_log().opened(episode, slug)
+    warnings = golden.warnings_for(get_session(), found) if has_role(current_user, Role.AUTHOR) else []
+    return render_template(
+        "agent/article.html", article=found, rendered=render_article(found.body), golden_warnings=warnings
+    )
 
 
 @bp.route("/articles/<slug>/helpful", methods=["POST"])
@@ -106,6 +104,5 @@ def helpful(slug: str):
     found = _readable_article(slug)
     feedback.record_helpful(session, found, current_user, request.form.get("helpful") == "yes")
     session.commit()
-    kb_search.sync(session)
     flash("Thanks: your answer helps the next agent find the right article.", "info")
     return redirect(url_for("agent.article", slug=slug))

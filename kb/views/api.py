@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from kb import auth, feedback, golden, store, vocabulary
+from kb import auth, background, feedback, golden, store, vocabulary
 from kb import search as kb_search
 from kb.auth import is_bearer_request, role_required
 from kb.db import get_session
@@ -20,7 +20,7 @@ from kb.render import to_html
 from kb.security import csrf
 from kb.views.admin import apply_user_change
 from kb.views.agent import run_search, search_request
-from kb.views.articleinput import fields_from, save_and_index
+from kb.views.articleinput import RequestError, based_on_version, fields_from
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -52,6 +52,11 @@ class _BadRequest(Exception):
 @bp.errorhandler(_BadRequest)
 def _bad_request(exc: _BadRequest):
     return error(400, "bad_request", str(exc))
+
+
+@bp.errorhandler(RequestError)
+def _request_error(exc: RequestError):
+    return error(exc.status, exc.code, str(exc), field=exc.field)
 
 
 @bp.errorhandler(store.ArticleInvalid)
@@ -121,9 +126,12 @@ def article(slug: str):
     session = get_session()
     found = store.get_article(session, slug, role=current_user.role)
     episode = request.args.get("sid")
-    if feedback.is_episode_id(episode) and feedback.record_opened(session, episode, slug):
-        session.commit()
-    return jsonify(article_json(found))
+    if feedback.is_episode_id(episode):
+        background.search_log().opened(episode, slug)
+    body = article_json(found)
+    if auth.has_role(current_user, Role.AUTHOR):
+        body["golden_warnings"] = golden.warnings_for(session, found)
+    return jsonify(body)
 
 
 @bp.route("/articles/<slug>/feedback", methods=["POST"])
@@ -136,7 +144,6 @@ def article_feedback(slug: str):
     found = store.get_article(session, slug, role=current_user.role)
     feedback.record_helpful(session, found, current_user, data["helpful"])
     session.commit()
-    kb_search.sync(session)
     return jsonify(slug=slug, helpful=data["helpful"])
 
 
@@ -155,8 +162,12 @@ def _article_summary(article: Article) -> dict:
         "updated_at": article.updated_at.isoformat(),
         "updated_by": article.updated_by.username if article.updated_by else None,
         "verified_at": article.verified_at.isoformat() if article.verified_at else None,
-        "url": url_for("agent.article", slug=article.slug, _external=True),
+        "url": _article_url(article.slug),
     }
+
+
+def _article_url(slug: str) -> str:
+    return url_for("agent.article", slug=slug, _external=True)
 
 
 def article_json(article: Article) -> dict:
@@ -175,38 +186,75 @@ def article_json(article: Article) -> dict:
 @role_required(Role.AUTHOR)
 def create_article():
     data = _json_body()
-    if store.find_by_slug(get_session(), str(data.get("slug") or store.slugify(str(data.get("title", ""))))):
-        return error(409, "conflict", "An article with this slug exists; update it with PUT /api/v1/articles/<slug>.")
-    return _save(data, None, created_status=201)
+    session = get_session()
+    try:
+        result = store.create_article(session, fields_from(data, None), user=current_user, message=_message(data))
+    except store.SlugTaken as taken:
+        return _slug_taken(taken)
+    session.commit()
+    return jsonify(article=article_json(result.article), changed=True), 201
 
 
 @bp.route("/articles/<slug>", methods=["PUT", "PATCH"])
 @role_required(Role.AUTHOR)
 def update_article(slug: str):
-    existing = store.find_by_slug(get_session(), slug)
+    """Save an edit based on the article's `version` (from GET): a stale one is refused with what changed."""
+    session = get_session()
+    existing = store.find_by_slug(session, slug)
     if existing is None:
         raise store.ArticleNotFound(slug)
-    return _save(_json_body(), existing, created_status=200)
+    data = _json_body()
+    based_on = based_on_version(data)
+    try:
+        result = store.update_article(
+            session,
+            existing,
+            fields_from(data, existing),
+            user=current_user,
+            based_on=based_on,
+            message=_message(data),
+            verified=data.get("verified") is True,
+        )
+    except store.VersionConflict as conflict:
+        return _conflict(conflict)
+    except store.SlugTaken as taken:
+        return _slug_taken(taken)
+    session.commit()
+    return jsonify(article=article_json(result.article), changed=result.changed)
 
 
-def _save(data: dict, existing: Article | None, *, created_status: int):
-    fields = fields_from(data, existing)
-    outcome = save_and_index(
-        get_session(),
-        fields,
-        user=current_user,
-        message=str(data.get("message", "")),
-        article=existing,
-        verified=bool(data.get("verified")),
+def _message(data: dict) -> str:
+    message = data.get("message", "")
+    if not isinstance(message, str):
+        raise RequestError("message", "must be text")
+    return message
+
+
+def _conflict(conflict: store.VersionConflict):
+    session = get_session()
+    article, based_on = conflict.article, conflict.based_on
+    authors = [r.created_by.username if r.created_by else "an import" for r in store.changed_by(session, article, based_on)]
+    who = ", ".join(dict.fromkeys(authors)) or "someone"
+    return error(
+        409,
+        "conflict",
+        f"'{article.slug}' was saved by {who} after version {based_on}, which your edit is based on "
+        f"(it is now at version {article.version}). Nothing was saved: merge the changes listed in "
+        f"'changes' into your edit and send it again with \"version\": {article.version}.",
+        current_version=article.version,
+        changes=store.changes_since(session, article, based_on),
+        changed_by=list(dict.fromkeys(authors)),
     )
-    return (
-        jsonify(
-            article=article_json(outcome.result.article),
-            changed=outcome.result.changed,
-            indexed=outcome.indexed,
-            warnings=outcome.warnings,
-        ),
-        created_status,
+
+
+def _slug_taken(taken: store.SlugTaken):
+    return error(
+        409,
+        "slug_taken",
+        f"The slug '{taken.slug}' belongs to the article '{taken.holder.title}'; choose another slug, or "
+        f"edit that article with PUT /api/v1/articles/{taken.holder.slug}.",
+        field="slug",
+        holder={"slug": taken.holder.slug, "title": taken.holder.title, "url": _article_url(taken.holder.slug)},
     )
 
 
@@ -287,7 +335,7 @@ def update_user(username: str):
     session = get_session()
     try:
         user = auth.find_user(session, username)
-        apply_user_change(user, _json_body())
+        apply_user_change(session, user, _json_body())
     except auth.AuthError as exc:
         session.rollback()
         status = 404 if isinstance(exc, auth.UserNotFound) else 400
@@ -359,9 +407,9 @@ def _save_group(group, status: int):
 
 def _golden_warnings() -> list[str]:
     session = get_session()
-    found = golden.regressions(session)
+    found = golden.regressions(session, kb_search.service())
     session.commit()
-    return [f"This change pushed a golden query out of the top 3: {r.describe()}" for r in found]
+    return [golden.warning(r) for r in found]
 
 
 def _group_json(group) -> dict:
@@ -373,7 +421,7 @@ def _group_json(group) -> dict:
 def golden_queries():
     """Run every golden query now and report pass/fail with ranks."""
     session = get_session()
-    results = golden.check(session)
+    results = golden.check(session, kb_search.service())
     session.commit()
     return jsonify(
         passed=sum(1 for r in results if r.passed),
@@ -397,7 +445,13 @@ def create_golden():
     data = _json_body()
     session = get_session()
     try:
-        found = golden.add_golden(session, str(data.get("query", "")), str(data.get("article", "")), user=current_user)
+        found = golden.add_golden(
+            session,
+            str(data.get("query", "")),
+            str(data.get("article", "")),
+            service=kb_search.service(),
+            user=current_user,
+        )
     except golden.GoldenError as exc:
         session.rollback()
         return error(400, "invalid", str(exc))

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from flask import current_app
-from sqlalchemy.orm import Session
-
-from kb import golden, store
-from kb import search as kb_search
-from kb.models import Article, Audience, Status, User
+from kb import store
+from kb.models import Article, Audience, Status
 
 _ENUMS = {"audience": Audience, "status": Status}
 
@@ -54,52 +49,27 @@ def fields_from(data: Mapping[str, Any], existing: Article | None) -> store.Arti
     return merged
 
 
-@dataclass
-class SaveOutcome:
-    result: store.SaveResult
-    indexed: bool
-    regressions: list[golden.GoldenResult] = field(default_factory=list)
+class RequestError(ValueError):
+    """A request field that is missing or malformed, with the HTTP status that says so."""
 
-    @property
-    def warnings(self) -> list[str]:
-        return [f"This change pushed a golden query out of the top 3: {r.describe()}" for r in self.regressions]
+    def __init__(self, field: str, message: str, *, status: int = 400, code: str = "invalid"):
+        super().__init__(f"{field}: {message}")
+        self.field, self.status, self.code = field, status, code
 
 
-def save_and_index(
-    session: Session,
-    data: store.ArticleFields,
-    *,
-    user: User,
-    message: str,
-    article: Article | None,
-    verified: bool = False,
-) -> SaveOutcome:
-    """Save, commit, update the search index, then re-check the golden queries.
-
-    Should the index be busy, the change is still committed and its index event stays pending:
-    the next save or search applies it.
-    """
-    before = _searchable_text(article) if article is not None else ""
-    result = store.save_article(session, data, user=user, message=message, article=article, verified=verified)
-    session.commit()
-    if not result.changed:
-        return SaveOutcome(result, indexed=True)
-    changed = golden.ChangedArticle.of(result.article.id, before, _searchable_text(result.article))
-    return after_search_change(session, SaveOutcome(result, indexed=True), changed)
-
-
-def _searchable_text(article: Article) -> str:
-    return "\n".join([article.title, article.summary, " ".join(article.tags), article.body])
-
-
-def after_search_change(session: Session, outcome: SaveOutcome, changed: golden.ChangedArticle) -> SaveOutcome:
-    """Bring the index up to date and find golden queries that a just-committed change broke."""
-    try:
-        kb_search.sync(session)
-    except Exception:  # noqa: BLE001  the change is safe in the database; say so instead of failing
-        current_app.logger.exception("Index update failed; it stays pending")
-        outcome.indexed = False
-        return outcome
-    outcome.regressions = golden.regressions(session, changed)
-    session.commit()
-    return outcome
+def based_on_version(data: Mapping[str, Any]) -> int:
+    """The article version an edit was based on: required, so a save never overwrites unseen work."""
+    if "version" not in data or data["version"] in (None, ""):
+        raise RequestError(
+            "version",
+            "is required: send the article's \"version\" as you read it (GET /api/v1/articles/<slug>), "
+            "so that your save cannot overwrite someone else's newer edit",
+            status=428,
+            code="precondition_required",
+        )
+    value = data["version"]
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise RequestError("version", f"must be a positive whole number, not {str(value)[:40]!r}")
+    return value

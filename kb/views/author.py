@@ -6,11 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from kb import golden, store, vocabulary
+from kb import search as kb_search
 from kb.auth import role_required
 from kb.db import get_session
-from kb.models import Audience, GoldenQuery, Role, Status
+from kb.models import Article, Audience, GoldenQuery, Role, Status
 from kb.render import render_article
-from kb.views.articleinput import SaveOutcome, fields_from, save_and_index
+from kb.views.articleinput import RequestError, based_on_version, fields_from
 
 bp = Blueprint("author", __name__, url_prefix="/author")
 
@@ -46,35 +47,72 @@ def edit(slug: str):
     return _edit(_article_or_404(slug))
 
 
-def _edit(article):
-    session = get_session()
+def _edit(article: Article | None):
     if request.method == "GET":
         return _form(article, _values_of(article))
+    session = get_session()
     try:
-        data = fields_from(request.form, article)
-        outcome = save_and_index(
-            session,
-            data,
-            user=current_user,
-            message=request.form.get("message", ""),
-            article=article,
-            verified=bool(request.form.get("verified")),
-        )
+        result = _save(session, article)
+    except store.SlugTaken as taken:
+        return _form(article, request.form.to_dict(), taken.errors, taken=taken.holder), 409
     except store.ArticleInvalid as invalid:
-        session.rollback()
         return _form(article, request.form.to_dict(), invalid.errors), 400
-    _flash_outcome(outcome)
-    return redirect(url_for("agent.article", slug=outcome.result.article.slug))
+    except RequestError as bad:
+        return _form(article, request.form.to_dict(), [store.FieldError(bad.field, str(bad))]), bad.status
+    except store.VersionConflict as conflict:
+        return _conflict_form(session, conflict), 409
+    session.commit()
+    if result.changed:
+        flash(f"Saved revision {result.article.version}. Agents' searches find it within a second.", "info")
+    else:
+        flash("Nothing changed, so no new revision was saved.", "info")
+    return redirect(url_for("agent.article", slug=result.article.slug))
+
+
+def _save(session, article: Article | None) -> store.SaveResult:
+    data = fields_from(request.form, article)
+    message = request.form.get("message", "")
+    if article is None:
+        return store.create_article(session, data, user=current_user, message=message)
+    return store.update_article(
+        session,
+        article,
+        data,
+        user=current_user,
+        based_on=based_on_version(request.form),
+        message=message,
+        verified=bool(request.form.get("verified")),
+    )
+
+
+def _conflict_form(session, conflict: store.VersionConflict):
+    """The editor again with the author's text untouched, and what the other person changed."""
+    article, based_on = conflict.article, conflict.based_on
+    revisions = store.changed_by(session, article, based_on)
+    values = request.form.to_dict()
+    values["version"] = str(article.version)  # saving again now is a deliberate choice
+    return _form(
+        article,
+        values,
+        conflict={
+            "who": ", ".join(dict.fromkeys(r.created_by.username if r.created_by else "an import" for r in revisions)),
+            "version": article.version,
+            "based_on": based_on,
+            "changes": store.changes_since(session, article, based_on),
+        },
+    )
 
 
 def _values_of(article) -> dict[str, str]:
     data = store.ArticleFields.of(article) if article else store.ArticleFields(slug="", title="")
     values = {name: getattr(data, name) for name in ("title", "slug", "summary", "body", "product")}
     values.update(tags=", ".join(data.tags), audience=data.audience.value, status=data.status.value)
+    if article is not None:
+        values["version"] = str(article.version)
     return values
 
 
-def _form(article, values: dict[str, str], errors: list[store.FieldError] | None = None):
+def _form(article, values: dict[str, str], errors: list[store.FieldError] | None = None, **context):
     return render_template(
         "author/edit.html",
         article=article,
@@ -82,18 +120,8 @@ def _form(article, values: dict[str, str], errors: list[store.FieldError] | None
         errors=errors or [],
         statuses=list(Status),
         audiences=list(Audience),
+        **context,
     )
-
-
-def _flash_outcome(outcome: SaveOutcome) -> None:
-    if not outcome.result.changed:
-        flash("Nothing changed, so no new revision was saved.", "info")
-    else:
-        flash(f"Saved revision {outcome.result.article.version}.", "info")
-    if not outcome.indexed:
-        flash("Saved, but the search index is busy: the change will be searchable shortly.", "warning")
-    for warning in outcome.warnings:
-        flash(warning, "warning")
 
 
 @bp.route("/articles/<slug>/revisions")
@@ -156,8 +184,8 @@ def _change_vocabulary(change) -> None:
         return
     session.commit()
     flash("Vocabulary saved: it applies to the next search.", "info")
-    for regression in golden.regressions(session):
-        flash(f"This change pushed a golden query out of the top 3: {regression.describe()}", "warning")
+    for regression in golden.regressions(session, kb_search.service()):
+        flash(golden.warning(regression), "warning")
     session.commit()
 
 
@@ -167,7 +195,11 @@ def golden_queries():
     if request.method == "POST":
         try:
             golden.add_golden(
-                session, request.form.get("query", ""), request.form.get("article", ""), user=current_user
+                session,
+                request.form.get("query", ""),
+                request.form.get("article", ""),
+                service=kb_search.service(),
+                user=current_user,
             )
         except golden.GoldenError as exc:
             session.rollback()
@@ -176,7 +208,7 @@ def golden_queries():
             session.commit()
             flash("Golden query added.", "info")
         return redirect(url_for("author.golden_queries"))
-    results = golden.check(session)
+    results = golden.check(session, kb_search.service())
     session.commit()
     slugs = store.list_articles(session, role=current_user.role, status=Status.PUBLISHED)
     return render_template("author/golden.html", results=results, articles=slugs, top=golden.TOP)

@@ -1,0 +1,178 @@
+"""What a running kb does outside requests: index writing, golden re-checks, search-log writes.
+
+Requests only read, or commit their own change and return; everything that may wait on a lock
+or take seconds happens here, in three daemon threads per serving process:
+
+- the index writer (kb.search.worker), active in one process per machine;
+- golden re-checks after the writer applied article changes, in the same process;
+- the search-log flush (kb.feedback.SearchLogBuffer), once a second in every process.
+
+`kb serve` starts them in each serving process; CLI commands that only run once do not.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from kb import golden
+from kb.feedback import SearchLogBuffer
+from kb.search.worker import IndexWriter
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 1.0
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["kb.searchlog"] = SearchLogBuffer()
+
+
+def search_log() -> SearchLogBuffer:
+    return current_app.extensions["kb.searchlog"]
+
+
+def start(app: Flask) -> None:
+    """Start this process's background threads for `app` (once)."""
+    if "kb.background" in app.extensions:
+        return
+    sessions = app.extensions["kb.sessionmaker"]
+    rechecks = GoldenRechecks(app)
+    writer = IndexWriter(sessions, Path(app.config["INDEX_DIR"]), on_applied=rechecks.submit)
+    flusher = LogFlusher(app)
+    app.extensions["kb.background"] = (writer, rechecks, flusher)
+    for thread in (rechecks, writer, flusher):
+        thread.start()
+    atexit.register(stop, app)
+
+
+def stop(app: Flask) -> None:
+    """Stop the threads, writing what the search log still holds."""
+    threads = app.extensions.pop("kb.background", ())
+    for thread in threads:
+        thread.stop()
+
+
+def index_writer(app: Flask) -> IndexWriter | None:
+    threads = app.extensions.get("kb.background")
+    return threads[0] if threads else None
+
+
+def changed(app: Flask) -> None:
+    """A change was committed in this process: let the index writer look at once."""
+    writer = index_writer(app)
+    if writer is not None:
+        writer.wake()
+
+
+def wait_until_indexed(app: Flask, timeout: float = 10.0) -> bool:
+    """Wait until this process's index writer has applied everything committed before the call,
+    and the golden queries those changes can affect are re-checked.
+
+    For tests and commands run in the writer's process; False on timeout or when this process
+    does not write the index.
+    """
+    threads = app.extensions.get("kb.background")
+    if not threads:
+        return False
+    writer, rechecks, _flusher = threads
+    deadline = time.monotonic() + timeout
+    if not (writer.status().is_writer or writer.wait_to_lead(timeout)):
+        return False
+    return writer.wait_caught_up(max(0.0, deadline - time.monotonic())) and rechecks.wait_idle(
+        max(0.0, deadline - time.monotonic())
+    )
+
+
+def flush_search_log(app: Flask) -> None:
+    """Write what the search-log buffer holds now (the flush thread does this every second)."""
+    threads = app.extensions.get("kb.background")
+    if threads:
+        threads[2].flush()
+
+
+class _Loop(threading.Thread):
+    def __init__(self, app: Flask, name: str):
+        super().__init__(name=name, daemon=True)
+        self.app = app
+        self._stopping = threading.Event()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self.is_alive():
+            self.join(timeout)
+
+
+class LogFlusher(_Loop):
+    """Writes the search-log buffer once a second, and once more on the way out."""
+
+    def __init__(self, app: Flask):
+        super().__init__(app, "kb-search-log")
+        self.buffer: SearchLogBuffer = app.extensions["kb.searchlog"]
+
+    def run(self) -> None:
+        while not self._stopping.wait(FLUSH_SECONDS):
+            self.flush()
+        self.flush()
+
+    def flush(self) -> None:
+        if not len(self.buffer):
+            return
+        try:
+            with self.app.extensions["kb.sessionmaker"]() as session:
+                self.buffer.flush(session)
+        except Exception:  # noqa: BLE001  the entries stay buffered; try again in a second
+            log.exception("Search log not written yet (kept for the next try)")
+
+
+class GoldenRechecks(_Loop):
+    """Re-checks the golden queries that changed articles can affect, one batch at a time."""
+
+    def __init__(self, app: Flask):
+        super().__init__(app, "kb-golden-rechecks")
+        self._queue: queue.Queue[list[int]] = queue.Queue()
+
+    def submit(self, article_ids: list[int]) -> None:
+        self._queue.put(article_ids)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every submitted change is checked (queue.join with a deadline)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline or not self.is_alive():
+                return False
+            time.sleep(0.02)
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._queue.put([])
+        super().stop(timeout)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            batches = [self._queue.get()]
+            while not self._queue.empty():  # saves that came meanwhile: check each article once
+                batches.append(self._queue.get_nowait())
+            article_ids = list(dict.fromkeys(i for batch in batches for i in batch))
+            try:
+                if article_ids and not self._stopping.is_set():
+                    self._recheck(article_ids)
+            finally:
+                for _ in batches:
+                    self._queue.task_done()
+
+    def _recheck(self, article_ids: list[int]) -> None:
+        service = self.app.extensions["kb.search"]
+        try:
+            with self.app.extensions["kb.sessionmaker"]() as session:
+                for article_id in article_ids:
+                    golden.regressions(session, service, golden.ChangedArticle.since_previous(session, article_id))
+                    session.commit()
+        except Exception:  # noqa: BLE001  a failed check must not stop the next ones
+            log.exception("Golden queries not re-checked for articles %s", article_ids)

@@ -1,0 +1,299 @@
+"""The search engine: this process's readers of one index folder, and ranking.
+
+A Whoosh searcher is not safe to share between threads (its files keep a read position), and
+one lock around a shared searcher made every search wait for the slowest. So each search borrows
+a `Snapshot` (a searcher, its scorer and their caches) from a small pool, refreshes it if the
+index changed, and gives it back: searches run side by side and never wait for one another or
+for the index writer. Opening a snapshot costs a few milliseconds (see kb.search.storage), and
+the pool never holds more than one per concurrent search.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from kb.models import Status
+from kb.search.indexer import IndexDamaged, is_index_error
+from kb.search.query import QueryPlan, Vocabulary, build, spelled_out
+from kb.search.results import FacetValue, Filters, SearchHit, SearchPage
+from kb.search.scorer import Scorer
+from kb.search.snippets import Highlighter, best_snippet
+from kb.search.storage import MappedStorage
+
+# Ranking and facet counts look at this many best text matches.
+CANDIDATES = 100
+# Bounds of the quality prior (helpful, verified, fresh): gentle enough never to bury a much
+# better text match.
+PRIOR_MIN, PRIOR_MAX = 0.85, 1.0
+FRESH_DAYS = 90
+# Score factor for articles holding the query's words in the typed order (a pasted message),
+# checked on at most PHRASE_DEPTH of the articles holding all those words.
+PHRASE_BONUS, PHRASE_DEPTH = 2.5, 100
+# BM25 saturation and length normalization. Measured on the relevance dev set (benchmarks/).
+BM25_K1, BM25_B = 2.0, 0.9
+
+
+class Snapshot:
+    """A searcher and its scorer, used by one thread at a time and refreshed when the index changes."""
+
+    def __init__(self, index_dir: Path, *, term_cache_bytes: int, lengths_cache: dict):
+        try:
+            self._index = MappedStorage(str(index_dir)).open_index()
+            self.searcher = self._index.searcher()
+        except Exception as exc:  # whoosh raises many types for a missing or damaged index
+            raise IndexDamaged(index_dir, f"{type(exc).__name__}: {exc}") from exc
+        self._term_cache_bytes = term_cache_bytes
+        self._lengths_cache = lengths_cache  # per-segment field lengths, shared by every snapshot
+        self._scorer: Scorer | None = None
+
+    def refresh(self) -> None:
+        """Follow the index to its latest commit (cheap when nothing changed)."""
+        fresh = self.searcher.refresh()
+        if fresh is not self.searcher:
+            self.searcher, self._scorer = fresh, None
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = Scorer(
+                self.searcher,
+                k1=BM25_K1,
+                b=BM25_B,
+                lengths_cache=self._lengths_cache,
+                term_cache_bytes=self._term_cache_bytes,
+            )
+            current = {reader.segment().segment_id() for reader, _ in self._scorer.leaves}
+            for key in list(self._lengths_cache):
+                if key[0] not in current:  # a merge replaced that segment (or a newer snapshot is ahead)
+                    self._lengths_cache.pop(key, None)
+        return self._scorer
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+class SearchService:
+    """Owns this process's view of one index folder: a pool of snapshots, one per running search."""
+
+    def __init__(self, index_dir: Path, *, term_cache_mb: int, pool_size: int = 4):
+        self.index_dir = index_dir
+        self.pool_size = max(1, pool_size)
+        # The term-score budget is per process: each pooled snapshot gets its share.
+        self._term_cache_bytes = (term_cache_mb << 20) // self.pool_size
+        self._lengths_cache: dict = {}
+        self._idle: list[Snapshot] = []
+        self._lock = threading.Lock()  # guards _idle only, held for microseconds
+
+    @contextmanager
+    def reading(self) -> Iterator[Snapshot]:
+        """Borrow an up-to-date snapshot; errors from damaged index files become IndexDamaged."""
+        snapshot = self._borrow()
+        try:
+            snapshot.refresh()
+            yield snapshot
+        except IndexDamaged:
+            snapshot.close()
+            raise
+        except Exception as exc:
+            if not is_index_error(exc):
+                self._give_back(snapshot)
+                raise
+            snapshot.close()
+            raise IndexDamaged(self.index_dir, f"{type(exc).__name__}: {exc}") from exc
+        self._give_back(snapshot)
+
+    def _borrow(self) -> Snapshot:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()  # the most recently used: its caches are warmest
+        return Snapshot(self.index_dir, term_cache_bytes=self._term_cache_bytes, lengths_cache=self._lengths_cache)
+
+    def _give_back(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            if len(self._idle) < self.pool_size:
+                self._idle.append(snapshot)
+                return
+        snapshot.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for snapshot in idle:
+            snapshot.close()
+
+    def search(
+        self,
+        text: str,
+        *,
+        statuses: Iterable[Status],
+        limit: int = 10,
+        filters: Filters = Filters(),
+        vocabulary: Vocabulary | None = None,
+        typing: bool = False,
+    ) -> SearchPage:
+        started = time.perf_counter()
+        with self.reading() as snapshot:
+            searcher = snapshot.searcher
+            plan = build(text, searcher.reader(), vocabulary, typing=typing)
+            page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
+            if not plan.is_empty:
+                stored: dict[int, dict] = {}
+                ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored)
+                page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
+                page.facets = _facets(searcher, [docnum for _, docnum in ranked])
+                highlighter = Highlighter(plan.highlight)
+                page.hits = [
+                    _hit(_stored(searcher, docnum, stored), score, highlighter) for score, docnum in ranked[:limit]
+                ]
+                if plan.corrections:
+                    page.suggestion = spelled_out(text, plan.corrections)
+        page.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        return page
+
+    def ranked_slugs(self, text: str, *, limit: int, vocabulary: Vocabulary | None = None) -> list[str]:
+        """The slugs an agent would see for `text`, best first: ranking only, no snippets or facets."""
+        with self.reading() as snapshot:
+            plan = build(text, snapshot.searcher.reader(), vocabulary)
+            if plan.is_empty:
+                return []
+            stored: dict[int, dict] = {}
+            ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored)[:limit]
+            return [_stored(snapshot.searcher, docnum, stored)["slug"] for _, docnum in ranked]
+
+    def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
+        """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
+        with self.reading() as snapshot:
+            return build(text, snapshot.searcher.reader(), vocabulary).highlight
+
+    def indexed_versions(self) -> dict[int, int]:
+        """Article id -> version of every document in the index (for `kb doctor`)."""
+        with self.reading() as snapshot:
+            return {
+                int(fields["article_id"]): int(fields.get("version") or 0)
+                for fields in snapshot.searcher.all_stored_fields()
+            }
+
+
+def _ranked(
+    scorer: Scorer, plan: QueryPlan, statuses: Iterable[Status], filters: Filters, stored: dict
+) -> list[tuple[float, int]]:
+    """The best CANDIDATES matches as (score, docnum), best first, after the phrase bonus and prior.
+
+    Matches beyond CANDIDATES are not counted: counting every article that shares one word with
+    a long query would cost more than it tells an agent. `stored` caches the stored fields read.
+    """
+    scores = scorer.scores(plan.clauses)
+    mask = _filter_mask(scorer, statuses, filters)
+    if plan.in_order is not None:
+        _reward_typed_order(scorer, plan, scores, mask, stored)
+    return _rerank(scorer.searcher, scorer.top(scores, mask, CANDIDATES))
+
+
+def _reward_typed_order(scorer: Scorer, plan: QueryPlan, scores, mask, stored: dict) -> None:
+    """Multiply the scores of articles holding the typed words in the typed order.
+
+    Only articles holding all those words can, so the (short) list of those is checked against
+    the stored text, the best-scoring PHRASE_DEPTH of them at most.
+    """
+    holding = scorer.holding_all("text", plan.in_order_terms)
+    holding = holding[mask[holding]]
+    if len(holding) > PHRASE_DEPTH:
+        holding = holding[np.argsort(-scores[holding], kind="stable")[:PHRASE_DEPTH]]
+    for docnum in holding.tolist():
+        if _holds(plan.in_order, _stored(scorer.searcher, docnum, stored)):
+            scores[docnum] *= PHRASE_BONUS
+
+
+def _stored(searcher, docnum: int, cache: dict) -> dict:
+    if docnum not in cache:
+        cache[docnum] = searcher.stored_fields(docnum)
+    return cache[docnum]
+
+
+def _holds(pattern: re.Pattern[str], fields: dict) -> bool:
+    """Whether the article's title or text holds the typed words in the typed order."""
+    return bool(pattern.search(fields["title"]) or any(pattern.search(text) for _, _, text in _sections(fields)))
+
+
+def _sections(fields: dict) -> list[list[str]]:
+    """The stored (heading, anchor, text) sections, decoded once per request."""
+    if "_sections" not in fields:
+        fields["_sections"] = json.loads(fields["sections"])
+    return fields["_sections"]
+
+
+def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
+    mask = scorer.documents_with("status", [s.value for s in statuses])
+    for fieldname, value in (
+        ("product", filters.product),
+        ("tags", (filters.tag or "").lower()),
+        ("audience", filters.audience),
+    ):
+        if value:
+            mask &= scorer.documents_with(fieldname, [value])
+    return mask
+
+
+def _rerank(searcher, scored: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Scale each text score by the article's quality prior (bounded, see PRIOR_MIN/MAX)."""
+    reader = searcher.reader()
+    helpful, fresh_day = reader.column_reader("helpful"), reader.column_reader("fresh_day")
+    today = time.time() / 86400
+    rescored = [(score * prior(helpful[docnum], today - fresh_day[docnum]), docnum) for score, docnum in scored]
+    return sorted(rescored, key=lambda pair: (-pair[0], pair[1]))
+
+
+def prior(helpfulness: float, age_days: float) -> float:
+    """Half helpfulness, half freshness, mapped onto [PRIOR_MIN, PRIOR_MAX].
+
+    Freshness is full for 90 days after an update or verification, then fades over about a
+    year; an article nobody voted on sits in the middle.
+    """
+    freshness = 1.0 if age_days <= FRESH_DAYS else 1.0 / (1.0 + (age_days - FRESH_DAYS) / 365.0)
+    quality = 0.5 * min(1.0, max(0.0, helpfulness)) + 0.5 * freshness
+    return PRIOR_MIN + (PRIOR_MAX - PRIOR_MIN) * quality
+
+
+def _facets(searcher, docnums: list[int]) -> dict[str, list[FacetValue]]:
+    column = searcher.reader().column_reader("facets")
+    counts: dict[str, Counter[str]] = {"product": Counter(), "tag": Counter(), "audience": Counter()}
+    for docnum in docnums:
+        product, audience, tags = json.loads(column[docnum])
+        if product:
+            counts["product"][product] += 1
+        counts["audience"][audience] += 1
+        counts["tag"].update(tags)
+    return {
+        name: [FacetValue(value, n) for value, n in sorted(counter.items(), key=lambda item: (-item[1], item[0]))]
+        for name, counter in counts.items()
+    }
+
+
+def _hit(stored: dict, score: float, highlighter: Highlighter) -> SearchHit:
+    snippet = best_snippet(_sections(stored), highlighter, stored["summary"])
+    tags = [t for t in stored["tags"].split(",") if t]
+    return SearchHit(
+        slug=stored["slug"],
+        title=stored["title"],
+        title_html=highlighter.mark(stored["title"]),
+        summary=stored["summary"].split("\n")[0],
+        snippet=snippet.html,
+        section=snippet.heading,
+        anchor=snippet.anchor,
+        tags=tags,
+        product=stored["product"],
+        audience=stored["audience"],
+        status=stored["status"],
+        updated=stored["updated"],
+        verified=stored["verified"],
+        score=round(score, 4),
+    )

@@ -1,0 +1,53 @@
+"""What a search returns: plain data, never Whoosh objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class Filters:
+    product: str | None = None
+    tag: str | None = None
+    audience: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in (("product", self.product), ("tag", self.tag), ("audience", self.audience)) if v]
+
+
+@dataclass
+class SearchHit:
+    slug: str
+    title: str
+    title_html: Markup
+    summary: str
+    snippet: Markup
+    section: str
+    anchor: str
+    tags: list[str]
+    product: str
+    audience: str
+    status: str
+    updated: str
+    verified: str
+    score: float
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass
+class SearchPage:
+    query: str
+    total: int  # exact below CANDIDATES; at CANDIDATES, "at least" (see total_exact)
+    took_ms: float
+    hits: list[SearchHit] = field(default_factory=list)
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    suggestion: str | None = None
+    filters: Filters = field(default_factory=Filters)
+    total_exact: bool = True
