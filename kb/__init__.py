@@ -10,19 +10,15 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from kb.config import PROJECT_ROOT, load_config
+from kb.config import PROJECT_ROOT, load_config, shipped_dir
 
 __all__ = ["create_app", "PROJECT_ROOT"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build a kb application: config, database, login, CSRF, blueprints and the CLI."""
-    app = Flask(
-        __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        instance_path=str(PROJECT_ROOT / "instance"),
-    )
-    load_config(app, test_config)
+    app = Flask(__name__, template_folder=str(shipped_dir("templates")))
+    load_config(app, test_config)  # also sets app.instance_path, inside the data folder
 
     from kb import auth, background, db, search, security
     from kb.cli import register_cli

@@ -1,6 +1,9 @@
 """Configuration: defaults, then `KB_*` environment variables, then the test mapping.
 
 Paths are resolved here once, so the rest of kb reads ready-to-use values from `app.config`.
+Two kinds of paths: the files kb ships (templates, starter articles), found by `shipped_dir`,
+and the data an instance writes (database, secret key, index), kept in the data folder. The
+two never mix, so an installed kb never writes inside its own package.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The folder holding the package: the repository root in a checkout or an editable install.
+PROJECT_ROOT = PACKAGE_DIR.parent
 
 DEFAULTS: dict[str, Any] = {
-    "DATABASE_URL": None,  # None: a SQLite file in the instance folder
-    "INDEX_DIR": None,  # None: search_index/ beside the package
-    "ARTICLES_DIR": str(PROJECT_ROOT / "articles"),
+    "DATA_DIR": None,  # None: the folder kb is started from
+    "DATABASE_URL": None,  # None: instance/kb.db in the data folder
+    "INDEX_DIR": None,  # None: search_index/ in the data folder
+    "ARTICLES_DIR": None,  # None: the starter articles shipped with kb
     "ADMIN_USERNAME": "admin",
     "ADMIN_PASSWORD": None,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -37,7 +43,26 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Values that must stay strings even when they look like JSON (a password "12345" is not a number).
-_RAW_STRING_KEYS = ("DATABASE_URL", "INDEX_DIR", "ARTICLES_DIR", "SECRET_KEY", "ADMIN_PASSWORD", "ADMIN_USERNAME")
+_RAW_STRING_KEYS = (
+    "DATA_DIR",
+    "DATABASE_URL",
+    "INDEX_DIR",
+    "ARTICLES_DIR",
+    "SECRET_KEY",
+    "ADMIN_PASSWORD",
+    "ADMIN_USERNAME",
+)
+
+
+def shipped_dir(name: str) -> Path:
+    """Return the folder of files kb ships under `name` ("templates" or "articles").
+
+    The repository keeps them at its root, beside the package, where authors edit them; a wheel
+    maps them into the package (see setup.cfg). So an installed kb finds them inside itself, and a
+    checkout or an editable install (whose package folder has no copy) at the repository root.
+    """
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
 
 
 def load_config(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
@@ -55,12 +80,32 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None = None) -> Non
         app.config["SECRET_KEY"] = _instance_secret_key(app)
 
 
+def ensure_instance_dir(app: Flask) -> Path:
+    """Return the instance folder, creating it readable only by its owner on first use.
+
+    It holds the database, the secret key and uploads: nothing another local user should read.
+    A folder that already exists keeps the permissions its operator gave it.
+    """
+    path = Path(app.instance_path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
 def _resolve_paths(app: Flask) -> None:
+    """Place the instance folder and the index in the data folder, unless configured elsewhere.
+
+    The data folder defaults to the working directory: a checkout run from its root keeps
+    `instance/` and `search_index/` there as it always did, and an installed kb keeps them where
+    the operator starts it (or in `KB_DATA_DIR`), never in site-packages.
+    """
+    data_dir = Path(app.config["DATA_DIR"] or Path.cwd()).expanduser().resolve()
+    app.config["DATA_DIR"] = str(data_dir)
+    app.instance_path = str(data_dir / "instance")
     if not app.config["DATABASE_URL"]:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'kb.db'}"
-    index_dir = app.config["INDEX_DIR"] or PROJECT_ROOT / "search_index"
+        app.config["DATABASE_URL"] = f"sqlite:///{ensure_instance_dir(app) / 'kb.db'}"
+    index_dir = app.config["INDEX_DIR"] or data_dir / "search_index"
     app.config["INDEX_DIR"] = str(Path(index_dir).resolve())
+    app.config["ARTICLES_DIR"] = str(app.config["ARTICLES_DIR"] or shipped_dir("articles"))
 
 
 def _instance_secret_key(app: Flask) -> str:
@@ -72,7 +117,7 @@ def _instance_secret_key(app: Flask) -> str:
     path = Path(app.instance_path) / "secret_key"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_instance_dir(app)
     key = secrets.token_hex(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -6,23 +6,28 @@ import os
 import re
 import subprocess
 import sys
-import time
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+START_TIMEOUT = 120  # seconds; a first start imports the starter articles and builds the index
+
 
 class KbServer:
-    """`kb serve --port 0` on a temporary instance; `.url` and `.output` once started."""
+    """`kb serve --port 0` started from `folder`, its data folder; `.url` and `.output` once started.
 
-    def __init__(self, folder: Path, env: dict[str, str] | None = None):
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("KB_")},
-            "KB_DATABASE_URL": f"sqlite:///{folder / 'kb.db'}",
-            "KB_INDEX_DIR": str(folder / "index"),
-            "KB_SECRET_KEY": "server-test",
-            **(env or {}),
-        }
+    kb runs as an operator starts it: from the data folder, with no `KB_*` variables but `env`.
+    `command` is how to run kb (the checkout's by default, or an installed `kb` script).
+    """
+
+    def __init__(
+        self, folder: Path, env: dict[str, str] | None = None, *, command: Sequence[str] = (sys.executable, "-m", "kb")
+    ):
+        self.folder = folder
+        self.command = [*command, "serve", "--port", "0"]
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("KB_")}, **(env or {})}
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
         self.url = ""
@@ -33,24 +38,27 @@ class KbServer:
 
     def __enter__(self) -> KbServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kb", "serve", "--port", "0"],
+            self.command,
+            cwd=self.folder,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env=self.env,
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line.rstrip("\n"))
-            match = re.match(r"kb is running at (http://\S+/)", line)
-            if match:
-                self.url = match.group(1)
-                return self
+        # readline() blocks while kb is silent, so the deadline kills the process: its output ends.
+        deadline = threading.Timer(START_TIMEOUT, self.process.kill)
+        deadline.start()
+        try:
+            for line in self.process.stdout:
+                self.lines.append(line.rstrip("\n"))
+                match = re.match(r"kb is running at (http://\S+/)", line)
+                if match:
+                    self.url = match.group(1)
+                    return self
+        finally:
+            deadline.cancel()
         self.__exit__()
-        pytest.fail("kb serve did not start:\n" + self.output)
+        pytest.fail(f"kb serve printed no address (exit code {self.process.returncode}):\n" + self.output)
 
     def __exit__(self, *exc) -> None:
         if self.process is None:
@@ -60,4 +68,5 @@ class KbServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(timeout=10)
         self.process.stdout.close()
