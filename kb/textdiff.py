@@ -1,7 +1,8 @@
 """Word-level differences between two texts, for "what changed since you loaded it".
 
-Authors compare prose, so the unit is the word (with the whitespace and punctuation between
-words kept as their own tokens, so joining every part gives back the text exactly).
+Authors compare prose, so the unit is the word, with the whitespace after it (so that
+matching spaces do not chop a rewritten sentence into single words, and joining every part
+gives back the text exactly).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import difflib
 import re
 from typing import TypedDict
 
-_TOKENS = re.compile(r"\s+|\w+|[^\w\s]")
+_TOKENS = re.compile(r"\s+|\S+\s*")
 # Beyond this many tokens on a side, compare lines instead: the word diff's cost grows faster
 # than the text, and a diff that large is read by lines anyway.
 MAX_WORD_TOKENS = 20_000
@@ -48,3 +49,26 @@ def _append(changes: list[Change], op: str, text: str) -> None:
 
 def has_changes(changes: list[Change]) -> bool:
     return any(change["op"] != "equal" for change in changes)
+
+
+def around_changes(changes: list[Change], lines: int = 2) -> list[Change]:
+    """The diff for reading: unchanged runs cut to `lines` lines on each side of a change.
+
+    Cut parts become an "equal" run holding only "…", so a reader sees where text was skipped.
+    """
+    shown: list[Change] = []
+    for index, change in enumerate(changes):
+        if change["op"] != "equal":
+            shown.append(change)
+            continue
+        parts = change["text"].split("\n")
+        keep_head = lines if index < len(changes) - 1 else 0  # context before the next change
+        keep_tail = lines if index > 0 else 0  # context after the previous change
+        if len(parts) <= keep_head + keep_tail + 1:
+            shown.append(change)
+            continue
+        tail = "\n".join(parts[: keep_tail + 1]) if keep_tail else ""
+        head = "\n".join(parts[-(keep_head + 1) :]) if keep_head else ""
+        text = (tail + "\n" if tail else "") + "…" + ("\n" + head if head else "")
+        shown.append({"op": "equal", "text": text})
+    return shown

@@ -23,13 +23,19 @@ class KbServer:
     """
 
     def __init__(
-        self, folder: Path, env: dict[str, str] | None = None, *, command: Sequence[str] = (sys.executable, "-m", "kb")
+        self,
+        folder: Path,
+        env: dict[str, str] | None = None,
+        *,
+        command: Sequence[str] = (sys.executable, "-m", "kb"),
+        args: Sequence[str] = (),
     ):
         self.folder = folder
-        self.command = [*command, "serve", "--port", "0"]
+        self.command = [*command, "serve", "--port", "0", *args]
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("KB_")}, **(env or {})}
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
+        self._drainer: threading.Thread | None = None
         self.url = ""
 
     @property
@@ -54,11 +60,26 @@ class KbServer:
                 match = re.match(r"kb is running at (http://\S+/)", line)
                 if match:
                     self.url = match.group(1)
+                    # Keep reading: a server whose output pipe fills up would stop answering.
+                    self._drainer = threading.Thread(target=self._drain, daemon=True)
+                    self._drainer.start()
                     return self
         finally:
             deadline.cancel()
         self.__exit__()
         pytest.fail(f"kb serve printed no address (exit code {self.process.returncode}):\n" + self.output)
+
+    def _drain(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def kill(self) -> None:
+        """End the process at once, as a crash would (no clean shutdown)."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def pid(self) -> int:
+        return self.process.pid
 
     def __exit__(self, *exc) -> None:
         if self.process is None:
@@ -69,4 +90,6 @@ class KbServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+        if self._drainer is not None:
+            self._drainer.join(10)  # it ends with the process's output
         self.process.stdout.close()

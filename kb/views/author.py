@@ -11,6 +11,7 @@ from kb.auth import role_required
 from kb.db import get_session
 from kb.models import Article, Audience, GoldenQuery, Role, Status
 from kb.render import render_article
+from kb.textdiff import around_changes
 from kb.views.articleinput import RequestError, based_on_version, fields_from
 
 bp = Blueprint("author", __name__, url_prefix="/author")
@@ -98,7 +99,7 @@ def _conflict_form(session, conflict: store.VersionConflict):
             "who": ", ".join(dict.fromkeys(r.created_by.username if r.created_by else "an import" for r in revisions)),
             "version": article.version,
             "based_on": based_on,
-            "changes": store.changes_since(session, article, based_on),
+            "changes": around_changes(store.changes_since(session, article, based_on)),
         },
     )
 

@@ -1,0 +1,169 @@
+"""Many processes, one truth: kb servers sharing a data folder (or only a database) agree, and the
+index writer's death loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from kbserver import KbServer
+
+PASSWORD = "several-processes-pw"
+DEADLINE = 20.0  # seconds for a save to become searchable; the benchmark measures the real figure
+
+
+def kb(folder: Path, *args: str, env: dict | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "kb", *args], cwd=folder, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def api(base: str, token: str, path: str, payload: dict | None = None, method: str | None = None) -> dict:
+    request = urllib.request.Request(
+        base + "api/v1/" + path,
+        data=json.dumps(payload).encode() if payload is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method=method or ("POST" if payload is not None else "GET"),
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def wait_found(base: str, token: str, query: str, slug: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < DEADLINE:
+        results = api(base, token, f"search?q={urllib.request.quote(query)}")["results"]
+        if results and results[0]["slug"] == slug:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"{slug} not found for {query!r} through {base} within {DEADLINE} s")
+
+
+def writer_pid(index_dir: Path) -> int | None:
+    text = (index_dir / "kb-writer.lock").read_text().strip()
+    return int(text) if text.isdigit() else None
+
+
+@contextmanager
+def read_only(folder: Path):
+    """Make `folder` unwritable, even for root (who ignores permission bits): chattr +i."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("running as root on a file system without chattr +i: cannot make a folder read-only")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def _plain_env() -> dict:
+    return {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+
+
+def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_dying(tmp_path):
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path, env) as first, KbServer(tmp_path, env) as second:
+        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        assert writer_pid(tmp_path / "search_index") == first.pid()
+        created = api(second.url, token, "articles", {"title": "Fax machine hums quietly", "status": "published"})
+        assert created["article"]["version"] == 1
+        wait_found(first.url, token, "fax machine hums", "fax-machine-hums-quietly")
+        wait_found(second.url, token, "fax machine hums", "fax-machine-hums-quietly")
+
+        first.kill()  # the index writer dies without a word
+        api(
+            second.url,
+            token,
+            "articles/fax-machine-hums-quietly",
+            {"title": "Fax machine rattles loudly", "version": 1},
+            method="PUT",
+        )
+        wait_found(second.url, token, "rattles", "fax-machine-hums-quietly")
+        assert writer_pid(tmp_path / "search_index") == second.pid()
+
+
+def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
+    """A second machine shares only the database: each builds and follows its own index."""
+    shared_db = {"KB_ADMIN_PASSWORD": PASSWORD, "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}"}
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    with KbServer(tmp_path / "one", shared_db) as one, KbServer(tmp_path / "two", shared_db) as two:
+        token = kb(tmp_path / "one", "token", "create", "admin", env={**_plain_env(), **shared_db}).strip()
+        token = token.splitlines()[-1]
+        assert "printer-shows-offline" in [r["slug"] for r in api(two.url, token, "search?q=printer+offline")["results"]]
+        api(one.url, token, "articles", {"title": "Badge reader beeps twice", "status": "published"})
+        api(two.url, token, "articles", {"title": "Desk phone shows no dial tone", "status": "published"})
+        for server in (one, two):
+            wait_found(server.url, token, "badge reader beeps", "badge-reader-beeps-twice")
+            wait_found(server.url, token, "desk phone dial tone", "desk-phone-shows-no-dial-tone")
+    assert (tmp_path / "one" / "search_index").is_dir() and (tmp_path / "two" / "search_index").is_dir()
+
+
+def test_several_gunicorn_workers_find_a_save_made_in_any_of_them(tmp_path):
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path, env, args=["--workers", "3", "--threads", "2"]) as server:
+        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        for n in range(3):
+            api(server.url, token, "articles", {"title": f"Scanner jams on page {n} zebrafish", "status": "published"})
+        # Requests land on any worker: every one of them must find every save.
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            totals = {api(server.url, token, "search?q=zebrafish&limit=5")["total"] for _ in range(12)}
+            if totals == {3}:
+                break
+            time.sleep(0.1)
+        assert totals == {3}, totals
+        workers = set(re.findall(r"Booting worker with pid: (\d+)", server.output))
+        assert len(workers) == 3 or not workers  # gunicorn's own line, when its log level shows it
+
+
+def test_the_api_answers_while_the_index_folder_cannot_be_written(tmp_path):
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path, env) as server:
+        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        with read_only(tmp_path / "search_index"):
+            created = api(server.url, token, "articles", {"title": "Monitor flickers at noon", "status": "published"})
+            assert created["article"]["version"] == 1  # committed: nothing lost
+            assert api(server.url, token, "search?q=printer+offline")["results"]  # searching goes on
+            deadline = time.monotonic() + DEADLINE
+            while "Search index not updated" not in server.output and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert "Search index not updated" in server.output  # kb says what is wrong
+            results = api(server.url, token, "search?q=monitor+flickers+noon")["results"]
+            assert "monitor-flickers-at-noon" not in [r["slug"] for r in results]
+        wait_found(server.url, token, "monitor flickers noon", "monitor-flickers-at-noon")
+
+
+def test_a_damaged_index_is_a_503_naming_the_fix_and_the_server_keeps_serving_articles(tmp_path):
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path, env):
+        pass  # the first start imports the starter articles and builds the index
+    for segment in (tmp_path / "search_index").glob("*.seg"):
+        segment.write_bytes(b"\0" * 64)
+    with KbServer(tmp_path, env) as server:
+        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        try:
+            api(server.url, token, "search?q=printer")
+            raise AssertionError("a damaged index answered a search")
+        except urllib.error.HTTPError as error:
+            assert error.code == 503
+            assert "kb reindex" in json.loads(error.read())["message"]
+        assert api(server.url, token, "articles/printer-shows-offline")["slug"] == "printer-shows-offline"
+    assert "Traceback" not in server.output
