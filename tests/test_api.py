@@ -160,3 +160,12 @@ def test_unknown_api_path_is_json_404(starter_app):
     add_user(starter_app, "tool", "agent")
     response = starter_app.test_client().get("/api/v1/nothing", headers=bearer(make_token(starter_app, "tool")))
     assert response.status_code == 404 and response.is_json
+
+
+def test_health_needs_no_login_and_status_is_for_admins(starter_app):
+    client = starter_app.test_client()
+    assert client.get("/api/v1/health").get_json() == {"status": "ok"}
+    add_user(starter_app, "boss", "admin")
+    status = client.get("/api/v1/status", headers=bearer(make_token(starter_app, "boss"))).get_json()
+    assert status["index"]["readable"] and status["index"]["pending_articles"] == 0
+    assert status["index_writer"]["running_here"] and status["database"]["articles"] > 30

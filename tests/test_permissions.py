@@ -10,7 +10,7 @@ import pytest
 from conftest import client_for, make_app
 
 # Routes anyone may reach without logging in.
-PUBLIC = {"account.login", "static"}
+PUBLIC = {"account.login", "static", "api.health"}
 # Which roles may use each blueprint (admin may use everything).
 BLUEPRINT_ROLES = {
     "agent": {"agent", "author", "trainer", "admin"},
@@ -30,6 +30,7 @@ API_ROLES = {
     "api.create_golden": {"author", "admin"},
     "api.delete_golden": {"author", "admin"},
     "api.users": {"admin"},
+    "api.status": {"admin"},
     "api.create_user": {"admin"},
     "api.update_user": {"admin"},
 }

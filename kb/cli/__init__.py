@@ -16,8 +16,17 @@ def register_cli(app: Flask) -> None:
     from kb.cli.accounts import token_group, user_group
     from kb.cli.content import export_command, golden_group, import_command, reindex_command, search_command
     from kb.cli.instance import init_command, serve_command
+    from kb.cli.operations import doctor_command
 
-    commands = (init_command, serve_command, import_command, export_command, reindex_command, search_command)
+    commands = (
+        init_command,
+        serve_command,
+        import_command,
+        export_command,
+        reindex_command,
+        search_command,
+        doctor_command,
+    )
     for command in (*commands, user_group, token_group, golden_group):
         app.cli.add_command(command)
 

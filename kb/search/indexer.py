@@ -302,6 +302,23 @@ def _write_batch(
     return set(chosen)
 
 
+def rewrite(session: Session, index_dir: Path, article_ids: list[int], *, lock_timeout: float = 60.0) -> Applied:
+    """Write these articles again from the database, deleting those it no longer holds (kb doctor)."""
+    result = Applied()
+    todo = list(dict.fromkeys(article_ids))
+    with write_lock(index_dir, lock_timeout):
+        state = read_state(index_dir)
+        while todo:  # a rejected document spoils its batch: write the rest again without it
+            attempt = Applied()
+            done = _write_batch(session, open_index(index_dir), todo, None, attempt, optimize=False)
+            result.article_ids += attempt.article_ids
+            result.failed |= attempt.failed
+            todo = [i for i in todo if i not in done]
+        failed = {k: v for k, v in state.failed.items() if k not in set(article_ids)} | result.failed
+        _write_state(index_dir, IndexState(state.schema_version, state.horizon, state.applied, failed))
+    return result
+
+
 class _DocumentRejected(Exception):
     def __init__(self, article_id: int, reason: str):
         super().__init__(reason)

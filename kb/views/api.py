@@ -7,11 +7,12 @@ forged by a browser, so they do not.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from kb import auth, background, feedback, golden, store, vocabulary
+from kb import health as kb_health
 from kb import search as kb_search
 from kb.auth import is_bearer_request, role_required
 from kb.db import get_session
@@ -293,6 +294,24 @@ def _revision_json(revision: Revision, *, with_body: bool) -> dict:
             markdown=revision.body,
         )
     return data
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+@bp.route("/health")
+def health():
+    """For load balancers and monitors: 200 when this process can serve, 503 when not (no login)."""
+    if kb_health.is_healthy(current_app, get_session()):
+        return jsonify(status="ok")
+    return error(503, "unavailable", "This kb process cannot reach its database or its search index.")
+
+
+@bp.route("/status")
+@role_required(Role.ADMIN)
+def status():
+    """Database, index, index writer and search log of the process answering (see `kb doctor`)."""
+    return jsonify(kb_health.status(current_app, get_session()))
 
 
 # --- accounts -----------------------------------------------------------------------------------
