@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template
+from werkzeug.routing import IntegerConverter, Map
 
 from kb.auth import wants_json
 from kb.search import IndexDamaged
@@ -11,10 +12,28 @@ from kb.search import IndexDamaged
 def register_blueprints(app: Flask) -> None:
     from kb.views import account, admin, agent, api, author
 
+    app.url_map.converters["int"] = DatabaseId  # before any rule is added: rules bind their converter
     for module in (account, agent, author, admin, api):
         app.register_blueprint(module.bp)
     app.add_template_filter(_reject_key, "reject_key")
     _register_error_pages(app)
+
+
+MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite's holds 64 bits
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in kb's URLs: a number that fits the INTEGER columns ids and revision numbers live in.
+
+    Werkzeug's converter takes any run of digits, and a number past the column's range makes the
+    database driver raise (OverflowError on SQLite, out of range on PostgreSQL, whose INTEGER has
+    32 bits): a 500. Past the range there is no such row, so such a URL matches no route: a 404.
+    """
+
+    def __init__(
+        self, url_map: Map, fixed_digits: int = 0, min: int | None = None, max: int = MAX_ID, signed: bool = False
+    ):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _reject_key(mapping: dict, key: str) -> dict:

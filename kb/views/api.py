@@ -19,6 +19,7 @@ from kb.db import get_session
 from kb.models import Article, GoldenQuery, Revision, Role, Status, User
 from kb.render import to_html
 from kb.security import csrf
+from kb.views import jsonbody
 from kb.views.admin import apply_user_change
 from kb.views.agent import run_search, search_request
 from kb.views.articleinput import RequestError, based_on_version, fields_from
@@ -40,10 +41,8 @@ def error(status: int, code: str, message: str, **extra):
 
 
 def _json_body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise _BadRequest("Send a JSON object in the request body (Content-Type: application/json).")
-    return data
+    """The body as a JSON object, checked once for every endpoint (see kb.views.jsonbody)."""
+    return jsonbody.json_object()
 
 
 class _BadRequest(Exception):
@@ -53,6 +52,11 @@ class _BadRequest(Exception):
 @bp.errorhandler(_BadRequest)
 def _bad_request(exc: _BadRequest):
     return error(400, "bad_request", str(exc))
+
+
+@bp.errorhandler(jsonbody.BodyError)
+def _unreadable_body(exc: jsonbody.BodyError):
+    return error(exc.status, exc.code, str(exc))
 
 
 @bp.errorhandler(RequestError)
@@ -335,15 +339,16 @@ def users():
 def create_user():
     data = _json_body()
     session = get_session()
-    password = data.get("password") or auth.generate_password()
+    chosen = jsonbody.text(data, "password")
+    password = chosen or auth.generate_password()
     try:
-        user = auth.create_user(session, str(data.get("username", "")), _role_of(data), str(password))
+        user = auth.create_user(session, jsonbody.text(data, "username"), _role_of(data), password)
     except auth.AuthError as exc:
         session.rollback()
         return error(400, "invalid", str(exc))
     session.commit()
     body = _user_json(user)
-    if not data.get("password"):
+    if not chosen:
         body["password"] = password  # generated: shown this once
     return jsonify(user=body), 201
 
@@ -354,13 +359,23 @@ def update_user(username: str):
     session = get_session()
     try:
         user = auth.find_user(session, username)
-        apply_user_change(session, user, _json_body())
+        apply_user_change(session, user, _user_change(_json_body()))
     except auth.AuthError as exc:
         session.rollback()
         status = 404 if isinstance(exc, auth.UserNotFound) else 400
         return error(status, "not_found" if status == 404 else "invalid", str(exc))
     session.commit()
     return jsonify(user=_user_json(user))
+
+
+def _user_change(data: dict) -> dict[str, str]:
+    """The JSON change in the form's terms (apply_user_change reads both), each value type-checked."""
+    change = {name: jsonbody.text(data, name) for name in ("role", "password") if data.get(name) is not None}
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            raise RequestError("active", "must be true or false")
+        change["active"] = "1" if data["active"] else "0"
+    return change
 
 
 def _role_of(data: dict) -> Role:
@@ -466,8 +481,8 @@ def create_golden():
     try:
         found = golden.add_golden(
             session,
-            str(data.get("query", "")),
-            str(data.get("article", "")),
+            jsonbody.text(data, "query"),
+            jsonbody.text(data, "article"),
             service=kb_search.service(),
             user=current_user,
         )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from kb import store
 from kb.models import Article, Audience, Status
 
 _ENUMS = {"audience": Audience, "status": Status}
+# A version sent as text (forms send text): ASCII digits only, since str.isdigit() also accepts "²",
+# which int() refuses, and few enough that int() never meets its limit on digits.
+_DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def fields_from(data: Mapping[str, Any], existing: Article | None) -> store.ArticleFields:
@@ -68,7 +72,7 @@ def based_on_version(data: Mapping[str, Any]) -> int:
             code="precondition_required",
         )
     value = data["version"]
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
         raise RequestError("version", f"must be a positive whole number, not {str(value)[:40]!r}")

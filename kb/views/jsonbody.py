@@ -1,0 +1,127 @@
+"""The JSON body of an API request, read once and checked before any view looks at it.
+
+Every JSON API write goes through `json_object()`, so every endpoint refuses the same hostile
+bodies the same way, with a 400 or 413 that says what is wrong rather than a 500 from deep below:
+
+- larger than MAX_BODY_BYTES (413): it would otherwise be read into memory whole;
+- not JSON, or JSON with NaN/Infinity (which Python accepts but JSON does not, and which kb could
+  not send back as JSON);
+- nested deeper than MAX_DEPTH: Python's parser recurses, and no kb body nests beyond two levels;
+- a text holding a lone surrogate (`"\\ud800"`): valid JSON escape syntax, but not Unicode text,
+  so the database driver, the index and UTF-8 encoding all fail on it. The error names the field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator, Mapping
+
+from flask import request
+
+from kb.views.articleinput import RequestError
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a long article is a few tens of kilobytes
+MAX_DEPTH = 16
+
+
+class BodyError(Exception):
+    """A request body kb cannot read, with the HTTP status and error code that say so."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str = "bad_request"):
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def json_object() -> dict[str, Any]:
+    """The request's body as a JSON object, or BodyError/RequestError saying what is wrong."""
+    if not request.is_json:
+        raise BodyError("Send a JSON object in the request body (Content-Type: application/json).")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise _too_large()
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large()
+    data = parse(raw)
+    if not isinstance(data, dict):
+        raise BodyError("Send a JSON object in the request body (Content-Type: application/json).")
+    return data
+
+
+def _too_large() -> BodyError:
+    return BodyError(f"The request body is larger than {MAX_BODY_BYTES} bytes.", status=413, code="request_too_large")
+
+
+def parse(raw: bytes) -> Any:
+    """Parse JSON text strictly and check its depth and strings (see the module's docstring)."""
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise BodyError(f"The JSON body is nested more than {MAX_DEPTH} levels deep.") from None
+    except ValueError as exc:  # includes UnicodeDecodeError: the body is not UTF-8 (or -16, -32)
+        raise BodyError(f"The request body is not valid JSON: {_short(exc)}") from None
+    for path, value, depth in _walk(data):
+        if depth > MAX_DEPTH:
+            raise BodyError(f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
+        if isinstance(value, str) and not _is_text(value):
+            raise RequestError(
+                path or "body",
+                "is not valid Unicode text: it holds a lone surrogate escape (such as \\ud800) that no "
+                "character pair completes",
+            )
+    return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _short(exc: ValueError) -> str:
+    return str(exc)[:200]
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _walk(data: Any) -> Iterator[tuple[str, Any, int]]:
+    """Every value and object key in `data` with its path ("terms[2]", "holder.slug") and depth.
+
+    Iterative, so that a body nested as deep as the parser allows cannot exhaust the stack here.
+    """
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        yield path, value, depth
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else key
+                if not _is_text(key):
+                    yield (path or "body"), key, depth + 1  # the key itself is the bad text
+                    continue
+                stack.append((child, item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
+
+
+def text(data: Mapping[str, Any], name: str, default: str = "") -> str:
+    """The text field `name` of a JSON body (`default` when absent or null); RequestError otherwise.
+
+    For fields that are stored or looked up as text: `str()` would quietly turn 12 into "12" and a
+    list into "[...]".
+    """
+    value = data.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise RequestError(name, f"must be text, not {_json_type(value)}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
