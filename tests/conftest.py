@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import apispec
 import pytest
 from flask.testing import FlaskClient
 
@@ -51,6 +52,15 @@ def _stop_background_threads():
     yield
     while _running:
         background.stop(_running.pop())
+
+
+@pytest.fixture(autouse=True)
+def _api_responses_match_the_openapi_document():
+    """Every JSON API response any test gets must be one /api/v1/openapi.json describes."""
+    with apispec.recording() as seen:
+        yield
+    problems = apispec.problems(seen)
+    assert not problems, "API responses that the OpenAPI document does not describe:\n" + "\n".join(problems)
 
 
 def indexed(app) -> None:

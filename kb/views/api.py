@@ -19,7 +19,7 @@ from kb.db import get_session
 from kb.models import Article, GoldenQuery, Revision, Role, Status, User
 from kb.render import to_html
 from kb.security import csrf
-from kb.views import jsonbody
+from kb.views import jsonbody, openapi
 from kb.views.admin import apply_user_change
 from kb.views.agent import run_search, search_request
 from kb.views.articleinput import RequestError, based_on_version, fields_from
@@ -309,6 +309,12 @@ def health():
     if kb_health.is_healthy(current_app, get_session()):
         return jsonify(status="ok")
     return error(503, "unavailable", "This kb process cannot reach its database or its search index.")
+
+
+@bp.route("/openapi.json")
+def openapi_document():
+    """This API described as OpenAPI 3.1 (kb.views.openapi); no login: it is documentation."""
+    return jsonify(openapi.document())
 
 
 @bp.route("/status")

@@ -1,0 +1,291 @@
+"""The request and response bodies of kb's JSON API, as JSON Schema (components/schemas).
+
+Responses are closed (see `obj`), so a field added to a view without being described here fails the
+tests; limits and enums come from the code that enforces them (kb.store, kb.vocabulary, kb.models).
+"""
+
+from __future__ import annotations
+
+from kb import auth, store, vocabulary
+from kb.models import Audience, Role, Status
+from kb.views.openapi.schema import (
+    BOOLEAN,
+    COUNT,
+    ERROR_SCHEMAS,
+    INTEGER,
+    NUMBER,
+    STRING,
+    STRINGS,
+    TEXT_OR_NULL,
+    TIMESTAMP,
+    TIMESTAMP_OR_NULL,
+    URL,
+    Schema,
+    array_of,
+    described,
+    obj,
+    one_of_values,
+    ref,
+    with_examples,
+)
+
+AUDIENCES = [a.value for a in Audience]
+STATUSES = [s.value for s in Status]
+ROLES = [r.value for r in Role]
+
+HIT = obj(
+    {
+        "slug": STRING,
+        "title": STRING,
+        "summary": STRING,
+        "snippet": described(STRING, "HTML: the best-matching passage, matched words in <mark>."),
+        "section": described(STRING, "The heading of the section the snippet comes from."),
+        "anchor": described(STRING, "That section's anchor in the article page (may be empty)."),
+        "tags": STRINGS,
+        "product": STRING,
+        "audience": STRING,
+        "status": STRING,
+        "updated": STRING,
+        "verified": TEXT_OR_NULL,
+        "score": NUMBER,
+        "url": URL,
+    }
+)
+
+SEARCH_PAGE = obj(
+    {
+        "query": STRING,
+        "total": described(COUNT, "How many articles match (a lower bound when `total_exact` is false)."),
+        "total_exact": BOOLEAN,
+        "took_ms": NUMBER,
+        "suggestion": described(TEXT_OR_NULL, 'A corrected query to offer as "Did you mean ...".'),
+        "facets": described(
+            {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": obj({"value": STRING, "count": COUNT})},
+            },
+            "Counts per product, tag and audience among the best matches.",
+        ),
+        "results": array_of("SearchHit"),
+    }
+)
+
+ARTICLE_SUMMARY_FIELDS: dict[str, Schema] = {
+    "slug": STRING,
+    "title": STRING,
+    "summary": STRING,
+    "tags": STRINGS,
+    "product": STRING,
+    "audience": one_of_values(AUDIENCES),
+    "status": one_of_values(STATUSES),
+    "version": described(INTEGER, "Send it back with an update: a save based on an older version is refused."),
+    "created_at": TIMESTAMP,
+    "created_by": TEXT_OR_NULL,
+    "updated_at": TIMESTAMP,
+    "updated_by": TEXT_OR_NULL,
+    "verified_at": TIMESTAMP_OR_NULL,
+    "url": URL,
+}
+
+ARTICLE_FIELDS: dict[str, Schema] = {
+    **ARTICLE_SUMMARY_FIELDS,
+    "extra": described({"type": "object"}, "Front-matter keys kb keeps without using them."),
+    "markdown": STRING,
+    "html": described(STRING, "The Markdown rendered and sanitized."),
+}
+
+ARTICLE = obj(
+    {
+        **ARTICLE_FIELDS,
+        "golden_warnings": described(STRINGS, "For authors: golden queries this article's saves pushed out."),
+    },
+    required=list(ARTICLE_FIELDS),
+)
+
+ARTICLE_INPUT_FIELDS: dict[str, Schema] = {
+    "title": described({**STRING, "minLength": 1, "maxLength": store.MAX_TITLE}, "Required for a new article."),
+    "slug": described(
+        {**STRING, "maxLength": store.MAX_SLUG, "pattern": f"^$|{store.SLUG_RE.pattern}"},
+        "Lowercase letters, digits and single hyphens; made from the title when empty.",
+    ),
+    "summary": STRING,
+    "body": described(STRING, "Markdown."),
+    "tags": {
+        "description": "A list of tags, or one comma-separated text.",
+        "oneOf": [{"type": "array", "items": {**STRING, "maxLength": store.MAX_TAG}}, STRING],
+    },
+    "product": {**STRING, "maxLength": store.MAX_PRODUCT},
+    "audience": one_of_values(AUDIENCES),
+    "status": one_of_values(STATUSES),
+    "message": described(STRING, "Why this change was made, kept with the revision."),
+}
+
+ARTICLE_INPUT = with_examples(
+    obj(ARTICLE_INPUT_FIELDS, required=["title"], closed=False),
+    {
+        "title": "Docking station flickers",
+        "body": '## What the customer notices\n\n- "The screen flickers when I plug in the dock"\n',
+        "tags": ["dock", "display"],
+        "status": "draft",
+    },
+)
+
+ARTICLE_UPDATE = with_examples(
+    obj(
+        {
+            **ARTICLE_INPUT_FIELDS,
+            "version": {
+                "description": "The article's `version` as it was read: required, so that a save never overwrites "
+                "an edit it has not seen (a whole number, or its digits as text).",
+                "oneOf": [
+                    {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                    {"type": "string", "pattern": r"^\s*[0-9]{1,10}\s*$"},
+                ],
+            },
+            "verified": described(BOOLEAN, "true marks the article as checked now, even if nothing else changed."),
+        },
+        required=["version"],
+        closed=False,
+    ),
+    {"summary": "The printer lost its network address, or its queue is paused.", "version": 1},
+)
+
+REVISION_SUMMARY_FIELDS: dict[str, Schema] = {
+    "number": INTEGER,
+    "created_at": TIMESTAMP,
+    "created_by": TEXT_OR_NULL,
+    "message": STRING,
+    "slug": STRING,
+    "title": STRING,
+    "status": one_of_values(STATUSES),
+}
+
+REVISION = obj(
+    {
+        **REVISION_SUMMARY_FIELDS,
+        "summary": STRING,
+        "tags": STRINGS,
+        "product": STRING,
+        "audience": one_of_values(AUDIENCES),
+        "extra": {"type": "object"},
+        "markdown": STRING,
+    }
+)
+
+USER = obj({"username": STRING, "role": one_of_values(ROLES), "active": BOOLEAN, "created_at": TIMESTAMP})
+
+# Empty means "none given"; otherwise long enough.
+PASSWORD: Schema = {
+    "anyOf": [{**STRING, "maxLength": 0}, {**STRING, "minLength": auth.MIN_PASSWORD_LENGTH}],
+}
+
+NEW_USER = with_examples(
+    obj(
+        {
+            "username": described({**STRING, "pattern": r"^\S{1,80}$"}, "1-80 characters, no spaces."),
+            "role": one_of_values(ROLES, "Defaults to agent."),
+            "password": described(
+                {"anyOf": [*PASSWORD["anyOf"], {"type": "null"}]},
+                "Leave it out (or empty) to have one generated and returned once.",
+            ),
+        },
+        required=["username"],
+        closed=False,
+    ),
+    {"username": "sam", "role": "agent"},
+)
+
+USER_CHANGE = with_examples(
+    obj(
+        {
+            "role": one_of_values(ROLES),
+            "active": described(BOOLEAN, "false deactivates the account (its tokens stop working)."),
+            "password": described(PASSWORD, "A new password; an empty text leaves it unchanged."),
+        },
+        required=[],
+        closed=False,
+    ),
+    {"role": "author"},
+)
+
+SYNONYM_GROUP = obj({"id": INTEGER, "terms": STRINGS, "updated_at": TIMESTAMP})
+
+WARNINGS = described(STRINGS, "Golden queries this change pushed out of the top 3.")
+
+STATUS = obj(
+    {
+        "database": obj({"backend": STRING, "articles": COUNT}),
+        "index": obj(
+            {
+                "folder": STRING,
+                "readable": BOOLEAN,
+                "problem": TEXT_OR_NULL,
+                "pending_articles": COUNT,
+                "set_aside": described(
+                    {"type": "object", "additionalProperties": STRING},
+                    "Articles the index writer could not index, by id, with the reason.",
+                ),
+            }
+        ),
+        "index_writer": obj(
+            {
+                "running_here": BOOLEAN,
+                "process": described(TEXT_OR_NULL, "The process id of the index writer, when one holds the lock."),
+                "last_error": TEXT_OR_NULL,
+                "waiting_for_lock": BOOLEAN,
+            }
+        ),
+        "search_log": obj({"buffered": COUNT, "dropped": COUNT}),
+    }
+)
+
+SCHEMAS: dict[str, Schema] = {
+    **ERROR_SCHEMAS,
+    "SearchPage": SEARCH_PAGE,
+    "SearchHit": HIT,
+    "ArticleSummary": obj(ARTICLE_SUMMARY_FIELDS),
+    "Article": ARTICLE,
+    "ArticleInput": ARTICLE_INPUT,
+    "ArticleUpdate": ARTICLE_UPDATE,
+    "SavedArticle": obj(
+        {"article": ref("Article"), "changed": described(BOOLEAN, "false when the save changed nothing.")}
+    ),
+    "RevisionSummary": obj(REVISION_SUMMARY_FIELDS),
+    "Revision": REVISION,
+    "User": USER,
+    "NewUser": NEW_USER,
+    "UserChange": USER_CHANGE,
+    "SynonymGroup": SYNONYM_GROUP,
+    "Status": STATUS,
+}
+
+
+INPUT_SCHEMAS: dict[str, Schema] = {
+    "FeedbackInput": with_examples(obj({"helpful": BOOLEAN}, closed=False), {"helpful": True}),
+    "SynonymInput": with_examples(
+        obj(
+            {
+                "terms": described(
+                    {
+                        "type": "array",
+                        "items": {**STRING, "maxLength": vocabulary.MAX_TERM_LENGTH},
+                        "minItems": 2,
+                    },
+                    f"At least two different terms, at most {vocabulary.MAX_TERMS}; kept lowercase.",
+                )
+            },
+            closed=False,
+        ),
+        {"terms": ["wifi", "wireless", "wlan"]},
+    ),
+    "GoldenInput": with_examples(
+        obj(
+            {
+                "query": described({**STRING, "pattern": r"\S", "maxLength": 500}, "In the customer's words."),
+                "article": described(STRING, "The article's slug."),
+            },
+            closed=False,
+        ),
+        {"query": "printer says offline", "article": "printer-shows-offline"},
+    ),
+}

@@ -1,0 +1,361 @@
+"""Every operation of the JSON API (kb.views.api), grouped as the README's API table groups them."""
+
+from __future__ import annotations
+
+from kb.views.openapi.bodies import ROLES, STATUSES, USER, WARNINGS
+from kb.views.openapi.operations import (
+    INDEX_UNAVAILABLE,
+    SLUG,
+    invalid,
+    not_found,
+    ok,
+    operation,
+    path_param,
+    query_param,
+)
+from kb.views.openapi.schema import (
+    BOOLEAN,
+    COUNT,
+    INTEGER,
+    STRING,
+    Schema,
+    array_of,
+    described,
+    error_response,
+    obj,
+    one_of_values,
+    ref,
+)
+
+
+def search() -> dict[str, Schema]:
+    return {
+        "/search": {
+            "get": operation(
+                "search",
+                "Search articles as an agent does",
+                tag="search",
+                role="any",
+                description="Agents find published articles only; authors add drafts with `drafts=1`.",
+                params=[
+                    query_param(
+                        "q", {**STRING, "pattern": r"\S"}, "What the customer says, in their words.", required=True
+                    ),
+                    query_param("limit", INTEGER, "How many results (1 to the configured maximum, 10 by default)."),
+                    query_param("product", STRING, "Only articles about this product."),
+                    query_param("tag", STRING, "Only articles with this tag."),
+                    query_param("audience", STRING, "Only articles for this audience."),
+                    query_param("typing", STRING, "1: the text is still being typed; its last word is a prefix."),
+                    query_param("drafts", STRING, "1: authors also find drafts, reviews and archived articles."),
+                    query_param("sid", STRING, "An id grouping the searches of one episode for the gap report."),
+                ],
+                responses=ok(200, "The best matches, with facets.", ref("SearchPage")),
+                errors={**invalid("an empty query (`bad_request`)"), **INDEX_UNAVAILABLE},
+            )
+        },
+    }
+
+
+def articles() -> dict[str, Schema]:
+    return {
+        "/articles": {
+            "get": operation(
+                "listArticles",
+                "List the articles the caller may read",
+                tag="articles",
+                role="any",
+                params=[query_param("status", one_of_values(STATUSES), "Only articles in this status.")],
+                responses=ok(200, "Newest change first.", obj({"articles": array_of("ArticleSummary")})),
+            ),
+            "post": operation(
+                "createArticle",
+                "Create an article",
+                tag="articles",
+                role="author",
+                write=True,
+                body="ArticleInput",
+                responses=ok(201, "Created.", ref("SavedArticle")),
+                errors={
+                    **invalid("a field with a wrong type or value (`invalid`, `fields` names each)"),
+                    409: error_response(
+                        "The slug belongs to another article, which is left untouched.", ref("SlugTaken")
+                    ),
+                },
+            ),
+        },
+        "/articles/{slug}": {
+            "parameters": [SLUG],
+            "get": operation(
+                "getArticle",
+                "Read an article: its fields, Markdown and sanitized HTML",
+                tag="articles",
+                role="any",
+                params=[query_param("sid", STRING, "The search episode that led here (for the gap report).")],
+                responses=ok(200, "The article.", ref("Article")),
+                errors=not_found("No article with this slug that the caller may read."),
+            ),
+            **{
+                method: operation(
+                    f"{method}Article",
+                    "Save an edit based on the version read" + (" (same as PUT)" if method == "patch" else ""),
+                    tag="articles",
+                    role="author",
+                    write=True,
+                    body="ArticleUpdate",
+                    description="Fields left out keep their value.",
+                    responses=ok(200, "Saved (or nothing changed).", ref("SavedArticle")),
+                    errors={
+                        **invalid("a field with a wrong type or value, or a bad `version` (`invalid`)"),
+                        **not_found("No article with this slug."),
+                        409: error_response(
+                            "Someone saved after `version`: nothing was saved, and `changes` says what they changed; "
+                            "or the new slug belongs to another article.",
+                            {"oneOf": [ref("Conflict"), ref("SlugTaken")]},
+                        ),
+                        428: error_response(
+                            "No `version` was sent: kb will not save over edits the caller has not seen.",
+                            ref("PreconditionRequired"),
+                        ),
+                    },
+                )
+                for method in ("put", "patch")
+            },
+        },
+        "/articles/{slug}/feedback": {
+            "parameters": [SLUG],
+            "post": operation(
+                "articleFeedback",
+                "Say whether an article helped",
+                tag="articles",
+                role="any",
+                write=True,
+                body="FeedbackInput",
+                responses=ok(
+                    200,
+                    "Recorded (one vote per person and article; the latest counts).",
+                    obj({"slug": STRING, "helpful": BOOLEAN}),
+                ),
+                errors={**invalid("`helpful` is not true or false (`bad_request`)"), **not_found("No such article.")},
+            ),
+        },
+        "/articles/{slug}/revisions": {
+            "parameters": [SLUG],
+            "get": operation(
+                "listRevisions",
+                "An article's history, newest first",
+                tag="articles",
+                role="author",
+                responses=ok(
+                    200, "Every saved revision, without bodies.", obj({"revisions": array_of("RevisionSummary")})
+                ),
+                errors=not_found("No such article."),
+            ),
+        },
+        "/articles/{slug}/revisions/{number}": {
+            "parameters": [SLUG, path_param("number", {"type": "integer", "minimum": 0}, "The revision number.")],
+            "get": operation(
+                "getRevision",
+                "One revision in full",
+                tag="articles",
+                role="author",
+                responses=ok(200, "The revision as it was saved.", ref("Revision")),
+                errors=not_found("No such article or revision."),
+            ),
+        },
+    }
+
+
+def accounts() -> dict[str, Schema]:
+    username = path_param("username", STRING, "The user's name.")
+    return {
+        "/me": {
+            "get": operation(
+                "me",
+                "Who the caller is",
+                tag="accounts",
+                role="any",
+                responses=ok(
+                    200, "The caller's name and role.", obj({"username": STRING, "role": one_of_values(ROLES)})
+                ),
+            )
+        },
+        "/users": {
+            "get": operation(
+                "listUsers",
+                "List the users",
+                tag="accounts",
+                role="admin",
+                responses=ok(200, "Every user, by name.", obj({"users": array_of("User")})),
+            ),
+            "post": operation(
+                "createUser",
+                "Create a user",
+                tag="accounts",
+                role="admin",
+                write=True,
+                body="NewUser",
+                responses=ok(
+                    201,
+                    "Created; `password` is there only when kb generated it, and is shown this once.",
+                    obj({"user": obj({**USER["properties"], "password": STRING}, required=USER["required"])}),
+                ),
+                errors=invalid("a bad or taken username, an unknown role or a short password (`invalid`)"),
+            ),
+        },
+        "/users/{username}": {
+            "parameters": [username],
+            "patch": operation(
+                "updateUser",
+                "Change a user's role, active flag or password",
+                tag="accounts",
+                role="admin",
+                write=True,
+                body="UserChange",
+                responses=ok(200, "Changed.", obj({"user": ref("User")})),
+                errors={
+                    **invalid("an unknown role, a short password, or removing one's own admin role (`invalid`)"),
+                    **not_found("No such user."),
+                },
+            ),
+        },
+    }
+
+
+def vocabulary() -> dict[str, Schema]:
+    group_id = path_param("group_id", {"type": "integer", "minimum": 0}, "The synonym group's id.")
+    saved = obj({"group": ref("SynonymGroup"), "warnings": WARNINGS})
+    bad_terms = invalid("`terms` missing or not a list (`bad_request`), or an unusable group (`invalid`)")
+    no_group = not_found("No such synonym group.")
+    golden_id = path_param("golden_id", {"type": "integer", "minimum": 0}, "The golden query's id.")
+    return {
+        "/synonyms": {
+            "get": operation(
+                "listSynonyms",
+                "The synonym groups applied to every search",
+                tag="vocabulary",
+                role="author",
+                responses=ok(200, "Every group.", obj({"groups": array_of("SynonymGroup")})),
+            ),
+            "post": operation(
+                "createSynonyms",
+                "Add a synonym group",
+                tag="vocabulary",
+                role="author",
+                write=True,
+                body="SynonymInput",
+                responses=ok(201, "Added; it applies from the next search.", saved),
+                errors={**bad_terms, **INDEX_UNAVAILABLE},
+            ),
+        },
+        "/synonyms/{group_id}": {
+            "parameters": [group_id],
+            "put": operation(
+                "updateSynonyms",
+                "Replace a group's terms",
+                tag="vocabulary",
+                role="author",
+                write=True,
+                body="SynonymInput",
+                responses=ok(200, "Replaced.", saved),
+                errors={**bad_terms, **no_group, **INDEX_UNAVAILABLE},
+            ),
+            "delete": operation(
+                "deleteSynonyms",
+                "Delete a group",
+                tag="vocabulary",
+                role="author",
+                write=True,
+                responses=ok(200, "Deleted.", obj({"deleted": INTEGER, "warnings": WARNINGS})),
+                errors={**no_group, **INDEX_UNAVAILABLE},
+            ),
+        },
+        "/golden": {
+            "get": operation(
+                "runGolden",
+                "Run every golden query now",
+                tag="vocabulary",
+                role="author",
+                responses=ok(
+                    200,
+                    "Pass (in the top 3) or fail, with each query's rank.",
+                    obj(
+                        {
+                            "passed": COUNT,
+                            "total": COUNT,
+                            "results": {
+                                "type": "array",
+                                "items": obj(
+                                    {
+                                        "id": INTEGER,
+                                        "query": STRING,
+                                        "article": STRING,
+                                        "rank": described({"type": ["integer", "null"]}, "null: not in the top 10."),
+                                        "passed": BOOLEAN,
+                                    }
+                                ),
+                            },
+                        }
+                    ),
+                ),
+                errors=INDEX_UNAVAILABLE,
+            ),
+            "post": operation(
+                "addGolden",
+                "Add a golden query: this query must find this article in the top 3",
+                tag="vocabulary",
+                role="author",
+                write=True,
+                body="GoldenInput",
+                responses=ok(201, "Added.", obj({"id": INTEGER, "query": STRING, "article": STRING})),
+                errors={
+                    **invalid("an empty or long query, an unknown article, or a duplicate (`invalid`)"),
+                    **INDEX_UNAVAILABLE,
+                },
+            ),
+        },
+        "/golden/{golden_id}": {
+            "parameters": [golden_id],
+            "delete": operation(
+                "deleteGolden",
+                "Remove a golden query",
+                tag="vocabulary",
+                role="author",
+                write=True,
+                responses=ok(200, "Removed.", obj({"deleted": INTEGER})),
+                errors=not_found("No such golden query."),
+            ),
+        },
+    }
+
+
+def operations() -> dict[str, Schema]:
+    return {
+        "/health": {
+            "get": operation(
+                "health",
+                "Whether this process can serve (for load balancers)",
+                tag="operations",
+                role=None,
+                responses=ok(200, "It can.", obj({"status": {"const": "ok"}})),
+                errors={503: error_response("It cannot reach its database or its search index.")},
+            )
+        },
+        "/status": {
+            "get": operation(
+                "status",
+                "Database, index, index writer and search log of the process answering",
+                tag="operations",
+                role="admin",
+                responses=ok(200, "The state, as `kb doctor` reports it.", ref("Status")),
+            )
+        },
+        "/openapi.json": {
+            "get": operation(
+                "openapi",
+                "This document",
+                tag="operations",
+                role=None,
+                responses=ok(200, "The API described as OpenAPI 3.1.", {"type": "object"}),
+            )
+        },
+    }
