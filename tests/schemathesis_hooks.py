@@ -1,0 +1,51 @@
+"""Hostile text that schemathesis never generates by itself, mixed into its run against kb.
+
+schemathesis only generates strings it can encode as UTF-8, so it never sends a lone surrogate,
+although a JSON body can carry one as an escape (`"\\ud800"`) and Python's parser accepts it. Loaded
+by tests/test_schemathesis.py through SCHEMATHESIS_HOOKS: about one JSON body in four gets one of
+its texts (a value or a key) replaced by one holding a lone surrogate; the server must answer 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from hypothesis import strategies as st
+
+LONE_SURROGATE = "before\ud800after"
+
+
+def _text_places(value: Any, path: tuple = ()) -> list[tuple]:
+    """The paths to every text in `value`; a path ending in ("key", k) means the key k itself."""
+    if isinstance(value, str):
+        return [path]
+    places: list[tuple] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            places.append((*path, ("key", key)))
+            places += _text_places(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            places += _text_places(item, (*path, index))
+    return places
+
+
+def _with_surrogate(value: Any, path: tuple) -> Any:
+    if not path:
+        return LONE_SURROGATE
+    step, rest = path[0], path[1:]
+    if isinstance(step, tuple):  # ("key", k): rename the key
+        return {(LONE_SURROGATE if k == step[1] else k): v for k, v in value.items()}
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[step] = _with_surrogate(value[step], rest)
+    return copy
+
+
+@schemathesis.hook
+def flatmap_body(context: Any, body: Any) -> st.SearchStrategy:
+    places = _text_places(body)
+    if not places:
+        return st.just(body)
+    mutated = st.sampled_from(places).map(lambda path: _with_surrogate(body, path))
+    return st.one_of(st.just(body), st.just(body), st.just(body), mutated)
