@@ -8,10 +8,13 @@ in digits that int() refuses, and bodies too large to read.
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from conftest import add_user, client_for, make_token
 
-from kb.views.jsonbody import MAX_BODY_BYTES, MAX_DEPTH
+from kb.views.jsonbody import MAX_BODY_BYTES, MAX_DEPTH, json_object
 
 SLUG = "printer-shows-offline"
 
@@ -122,3 +125,24 @@ def test_a_body_past_the_size_limit_gets_413(admin):
         f"/api/v1/articles/{SLUG}/feedback", json={"helpful": True, "pad": "y" * (MAX_BODY_BYTES - 50)}
     )
     assert just_fits.status_code == 200
+
+
+def test_a_body_arriving_in_short_reads_is_read_whole(app):
+    """Under gunicorn one read() of the socket may return less than asked: the reader keeps reading."""
+
+    class Trickle(io.BytesIO):
+        def read(self, size=-1):
+            return super().read(min(size, 1000) if size and size > 0 else 1000)
+
+        def readinto(self, buffer):
+            return super().readinto(memoryview(buffer)[:1000])
+
+    body = json.dumps({"helpful": True, "pad": "y" * 50_000}).encode()
+    with app.test_request_context(
+        "/api/v1/articles/x/feedback",
+        method="POST",
+        input_stream=Trickle(body),
+        content_type="application/json",
+        content_length=len(body),
+    ):
+        assert json_object()["pad"] == "y" * 50_000

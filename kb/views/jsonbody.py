@@ -14,7 +14,7 @@ bodies the same way, with a 400 or 413 that says what is wrong rather than a 500
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Mapping
+from typing import IO, Any, Iterator, Mapping
 
 from flask import request
 
@@ -38,13 +38,26 @@ def json_object() -> dict[str, Any]:
         raise BodyError("Send a JSON object in the request body (Content-Type: application/json).")
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise _too_large()
-    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    raw = _read_at_most(request.stream, MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         raise _too_large()
     data = parse(raw)
     if not isinstance(data, dict):
         raise BodyError("Send a JSON object in the request body (Content-Type: application/json).")
     return data
+
+
+def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
+    """Up to `limit` bytes of `stream`: one read() may return less than asked (a socket under gunicorn),
+    and a chunked body has no Content-Length to stop at."""
+    chunks, size = [], 0
+    while size < limit:
+        chunk = stream.read(min(64 * 1024, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _too_large() -> BodyError:
