@@ -78,12 +78,16 @@ def test_values_of_the_wrong_type_where_text_is_expected_get_400_naming_the_fiel
         ("post", "/api/v1/users", {"username": "s\ud800m", "role": "agent"}, "username"),
         ("post", "/api/v1/users", {"username": "sam", "password": "long enough \ud800"}, "password"),
         ("post", f"/api/v1/articles/{SLUG}/feedback", {"helpful": True, "note\ud800": 1}, "body"),
+        # Not a 500 on SQLite, but PostgreSQL cannot store a NUL in text: refused the same way.
+        ("post", "/api/v1/articles", {"title": "Nul\x00 title"}, "title"),
+        ("post", "/api/v1/synonyms", {"terms": ["wifi", "wire\x00less"]}, "terms[1]"),
     ],
 )
-def test_a_lone_surrogate_in_json_text_gets_400_naming_the_field_and_stores_nothing(admin, method, url, body, field):
+def test_text_that_cannot_be_stored_gets_400_naming_the_field_and_stores_nothing(admin, method, url, body, field):
+    """Lone surrogates (valid JSON escapes, not Unicode) and NUL characters, anywhere in a body."""
     before = admin.get("/api/v1/synonyms").get_json(), admin.get("/api/v1/users").get_json()
     body = refused(getattr(admin, method)(url, json=body), field=field)
-    assert body["error"] == "invalid" and "surrogate" in body["message"]
+    assert body["error"] == "invalid" and ("surrogate" in body["message"] or "NUL" in body["message"])
     assert (admin.get("/api/v1/synonyms").get_json(), admin.get("/api/v1/users").get_json()) == before
     assert admin.get(f"/api/v1/articles/{SLUG}").get_json()["version"] == 1
 

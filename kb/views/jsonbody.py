@@ -8,7 +8,8 @@ bodies the same way, with a 400 or 413 that says what is wrong rather than a 500
   not send back as JSON);
 - nested deeper than MAX_DEPTH: Python's parser recurses, and no kb body nests beyond two levels;
 - a text holding a lone surrogate (`"\\ud800"`): valid JSON escape syntax, but not Unicode text,
-  so the database driver, the index and UTF-8 encoding all fail on it. The error names the field.
+  so the database driver, the index and UTF-8 encoding all fail on it; or a NUL (`"\\u0000"`),
+  which PostgreSQL cannot store in text. The error names the field.
 """
 
 from __future__ import annotations
@@ -75,12 +76,9 @@ def parse(raw: bytes) -> Any:
     for path, value, depth in _walk(data):
         if depth > MAX_DEPTH:
             raise BodyError(f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
-        if isinstance(value, str) and not _is_text(value):
-            raise RequestError(
-                path or "body",
-                "is not valid Unicode text: it holds a lone surrogate escape (such as \\ud800) that no "
-                "character pair completes",
-            )
+        problem = _text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise RequestError(path or "body", problem)
     return data
 
 
@@ -92,12 +90,18 @@ def _short(exc: ValueError) -> str:
     return str(exc)[:200]
 
 
-def _is_text(value: str) -> bool:
+def _text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text, or None."""
+    if "\x00" in value:
+        return "holds a NUL character (\\u0000), which cannot be stored as text"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return (
+            "is not valid Unicode text: it holds a lone surrogate escape (such as \\ud800) that no "
+            "character pair completes"
+        )
+    return None
 
 
 def _walk(data: Any) -> Iterator[tuple[str, Any, int]]:
@@ -112,7 +116,7 @@ def _walk(data: Any) -> Iterator[tuple[str, Any, int]]:
         if isinstance(value, Mapping):
             for key, item in value.items():
                 child = f"{path}.{key}" if path else key
-                if not _is_text(key):
+                if _text_problem(key):
                     yield (path or "body"), key, depth + 1  # the key itself is the bad text
                     continue
                 stack.append((child, item, depth + 1))

@@ -82,8 +82,8 @@ def operation(
     if body:
         bad_request.append(
             "a body that is not a JSON object, is not valid JSON, is nested deeper than "
-            f"{MAX_DEPTH} levels (`bad_request`), or holds text that is not valid Unicode, such as a lone "
-            "surrogate (`invalid`, with `field`)"
+            f"{MAX_DEPTH} levels (`bad_request`), or holds text that cannot be stored: a lone surrogate "
+            "such as \\ud800, or a NUL (`invalid`, with `field`)"
         )
         codes[413] = {"$ref": "#/components/responses/TooLarge"}
     if role is not None:
