@@ -16,7 +16,7 @@ def register_cli(app: Flask) -> None:
     from kb.cli.accounts import token_group, user_group
     from kb.cli.content import export_command, golden_group, import_command, reindex_command, search_command
     from kb.cli.instance import init_command, serve_command
-    from kb.cli.operations import doctor_command
+    from kb.cli.operations import backup_command, doctor_command, restore_command
 
     commands = (
         init_command,
@@ -26,6 +26,8 @@ def register_cli(app: Flask) -> None:
         reindex_command,
         search_command,
         doctor_command,
+        backup_command,
+        restore_command,
     )
     for command in (*commands, user_group, token_group, golden_group):
         app.cli.add_command(command)
