@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from kb import auth
 from kb import search as kb_search
-from kb.db import create_schema, get_session
+from kb.cli.database import describe_upgrade, upgrade_database
+from kb.db import get_session
 from kb.models import Article, Role, Status, User
 from kb.search import indexer
 from kb.search.worker import LeaderLock
@@ -22,7 +23,9 @@ from kb.search.worker import LeaderLock
 
 
 def ensure_database() -> None:
-    create_schema(current_app)
+    result = upgrade_database()
+    if result.has_changed:  # on stderr: a command's own output (JSON, a token) stays clean
+        click.echo(describe_upgrade(result), err=True)
 
 
 def ensure_admin() -> tuple[str, str | None] | None:
