@@ -129,5 +129,7 @@ def _instance_files() -> list[Path]:
 
 
 def _schema_revision() -> str | None:
-    """The database's schema revision (see kb.db), recorded in backups."""
-    return None
+    """The database's schema revision (kb.migrations): a backup restores only at the same one."""
+    from kb.migrations import inspect_schema
+
+    return inspect_schema(current_app.extensions["kb.engine"]).current
