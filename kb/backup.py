@@ -24,7 +24,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import DateTime, Enum, Integer, Table, func, insert, select, text
+from sqlalchemy import DateTime, Enum, Integer, Table, func, insert, inspect, select, text
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from kb.db import Base, begin_write
@@ -144,6 +147,15 @@ def read_manifest(path: Path) -> Manifest:
     return Manifest(data["created_at"], data.get("schema_revision"), data["tables"], data.get("files", []))
 
 
+def clear(engine: Engine) -> None:
+    """Delete every row (before taking the schema back to an older backup's revision)."""
+    with Session(engine) as session:
+        begin_write(session)
+        for table in reversed(tables()):
+            session.execute(table.delete())
+        session.commit()
+
+
 def restore_backup(
     session: Session,
     path: Path,
@@ -161,12 +173,20 @@ def restore_backup(
             raise BackupError("the database is not empty; restore with --replace to delete everything in it first")
         for table in reversed(tables()):
             session.execute(table.delete())
+        present = _columns_now(session)
         for table in tables():
-            _restore_table(session, archive, table, progress)
+            if table.name in present:
+                _restore_table(session, archive, table, present[table.name], progress)
         _reset_sequences(session)
         session.flush()
         _restore_files(archive, instance_dir)
     return manifest
+
+
+def _columns_now(session: Session) -> dict[str, set[str]]:
+    """The columns each table has in the database now: fewer than the models' at an older revision."""
+    inspector = inspect(session.connection())
+    return {name: {column["name"] for column in inspector.get_columns(name)} for name in inspector.get_table_names()}
 
 
 def _open(path: Path) -> tarfile.TarFile:
@@ -186,13 +206,15 @@ def _manifest_data(archive: tarfile.TarFile, path: Path) -> dict[str, Any]:
     return data
 
 
-def _restore_table(session: Session, archive: tarfile.TarFile, table: Table, progress: Progress | None) -> None:
+def _restore_table(
+    session: Session, archive: tarfile.TarFile, table: Table, columns: set[str], progress: Progress | None
+) -> None:
     name = f"tables/{table.name}.jsonl"
     if name not in archive.getnames():
         return  # a table added after the backup was taken: nothing to restore into it
-    member = archive.extractfile(name)
-    for batch in _batches(_decode_rows(table, member)):
-        session.execute(insert(table), batch)
+    target = sql_table(table.name, *(sql_column(c.name, c.type) for c in table.columns if c.name in columns))
+    for batch in _batches(_decode_rows(table, archive.extractfile(name))):
+        session.execute(insert(target), [{k: v for k, v in row.items() if k in columns} for row in batch])
         if progress:
             progress(len(batch))
 

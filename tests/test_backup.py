@@ -3,6 +3,8 @@ search index is rebuilt from them."""
 
 from __future__ import annotations
 
+import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -94,3 +96,36 @@ def test_a_file_that_is_not_a_backup_is_named_without_a_traceback(tmp_path):
         pass
     result = app.test_cli_runner().invoke(args=["restore", str(tmp_path / "empty.tar.gz")])
     assert result.exit_code != 0 and "no manifest.json" in result.output
+
+
+def as_if_taken_at_the_baseline(source: Path, target: Path) -> None:
+    """Rewrite a backup as kb at revision 0001 wrote it: that revision's manifest and columns."""
+    newer_columns = {"index_events": {"txid"}, "golden_queries": {"broken_by_id", "broken_at"}}
+    with tarfile.open(source, "r:gz") as old, tarfile.open(target, "w:gz") as new:
+        for member in old.getmembers():
+            data = old.extractfile(member).read() if member.isfile() else b""
+            if member.name == "manifest.json":
+                manifest = json.loads(data)
+                manifest["schema_revision"] = "0001"
+                data = json.dumps(manifest).encode()
+            elif member.name.startswith("tables/"):
+                dropped = newer_columns.get(member.name[len("tables/") : -len(".jsonl")], set())
+                rows = [json.loads(line) for line in data.splitlines()]
+                data = b"".join(
+                    json.dumps({k: v for k, v in row.items() if k not in dropped}).encode() + b"\n" for row in rows
+                )
+            member.size = len(data)
+            new.addfile(member, io.BytesIO(data) if member.isfile() else None)
+
+
+def test_a_backup_from_an_older_schema_restores_and_is_upgraded(starter_app, tmp_path):
+    assert starter_app.test_cli_runner().invoke(args=["backup", str(tmp_path / "now.tar.gz")]).exit_code == 0
+    as_if_taken_at_the_baseline(tmp_path / "now.tar.gz", tmp_path / "old.tar.gz")
+    fresh = make_app(tmp_path / "fresh", serving=False)
+    result = fresh.test_cli_runner().invoke(args=["restore", str(tmp_path / "old.tar.gz")])
+    assert result.exit_code == 0, result.output
+    assert "taken at schema revision 0001" in result.output
+    from kb import migrations
+
+    assert migrations.inspect_schema(fresh.extensions["kb.engine"]).is_up_to_date
+    assert every_row(fresh)["articles"] == every_row(starter_app)["articles"]

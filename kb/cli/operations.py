@@ -100,24 +100,35 @@ def restore_command(path: Path, replace: bool) -> None:
 
 
 def _restore(path: Path, manifest: backup.Manifest, replace: bool, index_dir: Path) -> None:
+    """Restore rows at the backup's schema revision, then upgrade: a backup outlives kb upgrades."""
+    from kb import migrations
+
+    engine = current_app.extensions["kb.engine"]
     session = get_session()
     try:
-        if manifest.schema_revision != _schema_revision():
-            raise backup.BackupError(
-                f"{path} was taken at schema revision {manifest.schema_revision}, this kb is at "
-                f"{_schema_revision()}: restore it with the kb version that made it, then upgrade"
-            )
+        if backup.count_rows(session) and not replace:
+            raise backup.BackupError("the database is not empty; restore with --replace to delete everything in it first")
+        current = migrations.inspect_schema(engine).current
+        if manifest.schema_revision != current:
+            session.close()
+            backup.clear(engine)
+            migrations.downgrade(engine, manifest.schema_revision)
         with progress(sum(manifest.tables.values()), "Restoring") as advance:
             backup.restore_backup(
                 session, path, instance_dir=Path(current_app.instance_path), replace=replace, progress=advance
             )
         session.commit()
-    except backup.BackupError as exc:
+    except (backup.BackupError, migrations.SchemaError) as exc:
         session.rollback()
         raise click.ClickException(str(exc)) from None
+    finally:
+        if migrations.inspect_schema(engine).current != migrations.inspect_schema(engine).head:
+            migrations.upgrade(engine)
     with progress(manifest.tables.get("articles", 0), "Indexing") as advance:
         count = len(indexer.rebuild(session, index_dir, progress=advance))
     click.echo(f"Restored {sum(manifest.tables.values())} rows from {path} (taken {manifest.created_at}).")
+    if manifest.schema_revision != current:
+        click.echo(f"It was taken at schema revision {manifest.schema_revision}; the database is upgraded since.")
     click.echo(f"Rebuilt the search index: {count} articles.")
     if "secret_key" in manifest.files:
         click.echo("The instance's secret key was restored: start kb again for it to take effect.")

@@ -116,6 +116,14 @@ def _upgrade_locked(connection: Connection, target: str) -> Upgrade:
     return Upgrade(before=before, after=target, stamped_legacy=stamped)
 
 
+def downgrade(engine: Engine, target: str) -> None:
+    """Take the database back to revision `target` (kb restore, for a backup made by an older kb)."""
+    if target not in _known_revisions():
+        raise SchemaError(f"revision {target} is not one this kb knows")
+    with engine.connect() as connection, migration_lock(connection):
+        command.downgrade(alembic_config(connection), target)
+
+
 def inspect_schema(engine: Engine) -> SchemaState:
     """Read the database's revision without changing anything."""
     with engine.connect() as connection:
