@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import threading
 import time
@@ -103,7 +104,9 @@ def bursts(text: str, rng: random.Random) -> list[str]:
     return [c for c in cuts if c.strip()]
 
 
-def agent(base_url: str, token: str, queries: list[Query], think: float, seed: int, rec: Recorder, stop: threading.Event):
+def agent(
+    base_url: str, token: str, queries: list[Query], think: float, seed: int, rec: Recorder, stop: threading.Event
+):
     rng = random.Random(seed)
     client = Client(base_url, token)
     try:
@@ -152,6 +155,7 @@ def author(base_url: str, token: str, slugs: list[str], think: float, seed: int,
     rng = random.Random(seed)
     client = Client(base_url, token)
     counter = 0
+    run = os.urandom(3).hex()  # markers differ from run to run: a kept instance holds the old ones
     try:
         pause(rng, think / 2, stop)
         while not stop.is_set():
@@ -159,7 +163,7 @@ def author(base_url: str, token: str, slugs: list[str], think: float, seed: int,
             current = _request(client, rec, "read for edit", "GET", f"/api/v1/articles/{slug}")
             if current:
                 counter += 1
-                marker = f"zq{seed}x{counter}k{rng.getrandbits(20):05x}"
+                marker = f"zq{run}x{seed}x{counter}"
                 _save(client, rec, slug, marker, current)
             pause(rng, think, stop)
     finally:

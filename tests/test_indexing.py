@@ -157,7 +157,9 @@ def test_an_article_that_cannot_be_indexed_is_set_aside_and_the_rest_flows(start
         with starter_app.app_context():
             article_id = store.find_by_slug(get_session(), "printer-shows-offline").id
         assert article_id in failed and "UnicodeEncodeError" in failed[article_id]
-        fixed = client.put("/api/v1/articles/printer-shows-offline", json={"tags": ["x"], "version": 2}, headers=headers)
+        fixed = client.put(
+            "/api/v1/articles/printer-shows-offline", json={"tags": ["x"], "version": 2}, headers=headers
+        )
         assert fixed.status_code == 200
         indexed(starter_app)
         assert article_id not in indexer.read_state(Path(starter_app.config["INDEX_DIR"])).failed

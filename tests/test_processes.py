@@ -107,7 +107,9 @@ def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
     with KbServer(tmp_path / "one", shared_db) as one, KbServer(tmp_path / "two", shared_db) as two:
         token = kb(tmp_path / "one", "token", "create", "admin", env={**_plain_env(), **shared_db}).strip()
         token = token.splitlines()[-1]
-        assert "printer-shows-offline" in [r["slug"] for r in api(two.url, token, "search?q=printer+offline")["results"]]
+        assert "printer-shows-offline" in [
+            r["slug"] for r in api(two.url, token, "search?q=printer+offline")["results"]
+        ]
         api(one.url, token, "articles", {"title": "Badge reader beeps twice", "status": "published"})
         api(two.url, token, "articles", {"title": "Desk phone shows no dial tone", "status": "published"})
         for server in (one, two):

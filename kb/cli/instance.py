@@ -65,7 +65,9 @@ def ensure_index(*, wait_for_writer: bool = False) -> None:
         click.echo(f"note: {exc}", err=True)
     except Exception as exc:
         if isinstance(exc, kb_search.IndexDamaged) or indexer.is_index_error(exc):
-            message = str(exc) if isinstance(exc, kb_search.IndexDamaged) else str(indexer.IndexDamaged(index_dir, repr(exc)))
+            message = (
+                str(exc) if isinstance(exc, kb_search.IndexDamaged) else str(indexer.IndexDamaged(index_dir, repr(exc)))
+            )
             raise click.ClickException(message) from None
         raise
 

@@ -107,7 +107,9 @@ def _restore(path: Path, manifest: backup.Manifest, replace: bool, index_dir: Pa
     session = get_session()
     try:
         if backup.count_rows(session) and not replace:
-            raise backup.BackupError("the database is not empty; restore with --replace to delete everything in it first")
+            raise backup.BackupError(
+                "the database is not empty; restore with --replace to delete everything in it first"
+            )
         current = migrations.inspect_schema(engine).current
         if manifest.schema_revision != current:
             session.close()

@@ -60,7 +60,10 @@ def _listed(label: str, items: list[str], shown: int = 10) -> str:
 
 def diagnose(session: Session, index_dir: Path) -> Diagnosis:
     """Everything that differs between the database and the index in `index_dir`."""
-    current = {a_id: (slug, version) for a_id, slug, version in session.execute(select(Article.id, Article.slug, Article.version))}
+    current = {
+        a_id: (slug, version)
+        for a_id, slug, version in session.execute(select(Article.id, Article.slug, Article.version))
+    }
     diagnosis = Diagnosis(articles=len(current))
     diagnosis.damage = indexer.check(index_dir)
     if diagnosis.damage is None:
