@@ -1,5 +1,9 @@
-"""Fixtures: a real kb app on a temporary SQLite file and Whoosh index, a client that logs in
-with real forms (CSRF stays on), and the CLI runner."""
+"""Fixtures: a real kb app on a temporary database and Whoosh index, a client that logs in
+with real forms (CSRF stays on), and the CLI runner.
+
+The database is a SQLite file in the test's folder, or a PostgreSQL database of its own when
+KB_TEST_DATABASE_URL names a server (see databases.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import databases
 import pytest
 from flask.testing import FlaskClient
 
@@ -23,7 +28,7 @@ def app_config(folder: Path, **overrides) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "DATABASE_URL": f"sqlite:///{folder / 'kb.db'}",
+        "DATABASE_URL": databases.database_url(folder),
         "INDEX_DIR": str(folder / "index"),
         "RATELIMIT_ENABLED": False,
         **overrides,
@@ -37,6 +42,28 @@ def make_app(folder: Path, **overrides):
     return app
 
 
+def pytest_report_header() -> str:
+    return f"kb test database: {databases.BACKEND}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_session_databases():
+    """Drop what session and module fixtures made (PostgreSQL) once the run is over."""
+    with databases.dropping_new_databases():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    """Drop the databases a test made (PostgreSQL) when it ends.
+
+    Autouse fixtures start before the test's other function-scoped fixtures, and after the
+    module- and session-scoped ones, so exactly the test's own databases are new here.
+    """
+    with databases.dropping_new_databases():
+        yield
+
+
 @pytest.fixture(scope="session")
 def starter_folder(tmp_path_factory) -> Path:
     """A database and index with the starter articles imported once, copied by tests that need it."""
@@ -44,6 +71,8 @@ def starter_folder(tmp_path_factory) -> Path:
     app = make_app(folder)
     result = app.test_cli_runner().invoke(args=["import", str(PROJECT_ROOT / "articles")])
     assert result.exit_code == 0, result.output
+    # Let go of the database: PostgreSQL copies a template only while nobody is connected to it.
+    app.extensions["kb.engine"].dispose()
     return folder
 
 
@@ -55,7 +84,8 @@ def app(tmp_path):
 @pytest.fixture
 def starter_app(tmp_path, starter_folder):
     """An app whose database already holds the starter articles (a private copy per test)."""
-    shutil.copytree(starter_folder, tmp_path, dirs_exist_ok=True)
+    shutil.copytree(starter_folder, tmp_path, dirs_exist_ok=True)  # the index, and the SQLite file
+    databases.copy_database(starter_folder, tmp_path)
     return make_app(tmp_path)
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from databases import database_url
 
 
 class KbServer:
@@ -18,7 +19,7 @@ class KbServer:
     def __init__(self, folder: Path, env: dict[str, str] | None = None):
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("KB_")},
-            "KB_DATABASE_URL": f"sqlite:///{folder / 'kb.db'}",
+            "KB_DATABASE_URL": database_url(folder),
             "KB_INDEX_DIR": str(folder / "index"),
             "KB_SECRET_KEY": "server-test",
             **(env or {}),
