@@ -6,11 +6,14 @@ import os
 import re
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 from databases import database_url
+
+# Seconds `kb serve` may take to print its address; a first start imports the starter articles.
+START_TIMEOUT = 120
 
 
 class KbServer:
@@ -27,6 +30,9 @@ class KbServer:
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
         self.url = ""
+        self._reader: threading.Thread | None = None
+        # Set once the address is printed or the output ends, whichever comes first.
+        self._settled = threading.Event()
 
     @property
     def output(self) -> str:
@@ -40,18 +46,23 @@ class KbServer:
             text=True,
             env=self.env,
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
+        # Reading in a thread keeps the deadline even when the server prints nothing at all,
+        # and keeps draining the pipe afterwards so a chatty server never blocks on a full one.
+        self._reader = threading.Thread(target=self._read_output, name="kb-serve-output", daemon=True)
+        self._reader.start()
+        if self._settled.wait(START_TIMEOUT) and self.url:
+            return self
+        self.__exit__()
+        pytest.fail(f"kb serve did not print its address within {START_TIMEOUT} s:\n" + self.output)
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
             match = re.match(r"kb is running at (http://\S+/)", line)
-            if match:
+            if match and not self.url:
                 self.url = match.group(1)
-                return self
-        self.__exit__()
-        pytest.fail("kb serve did not start:\n" + self.output)
+                self._settled.set()
+        self._settled.set()
 
     def __exit__(self, *exc) -> None:
         if self.process is None:
@@ -61,4 +72,6 @@ class KbServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        self._reader.join(timeout=10)
         self.process.stdout.close()
