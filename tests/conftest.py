@@ -14,6 +14,7 @@ from pathlib import Path
 
 import databases
 import pytest
+import yaml
 from flask.testing import FlaskClient
 
 from kb import PROJECT_ROOT, auth, create_app
@@ -21,7 +22,18 @@ from kb.db import create_schema, get_session
 from kb.models import Role
 
 SHARED = Path(os.environ.get("KB_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
+STARTER = PROJECT_ROOT / "articles"
 PASSWORD = "correct horse battery"
+
+
+def starter_articles() -> list[Path]:
+    """The starter article files: tests count these instead of writing today's number down."""
+    return sorted(STARTER.glob("*.md"))
+
+
+def starter_list(name: str) -> list:
+    """The entries of one of the starter YAML lists (`synonyms.yaml`, `golden-queries.yaml`)."""
+    return yaml.load((STARTER / name).read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
 
 
 def app_config(folder: Path, **overrides) -> dict:

@@ -154,7 +154,8 @@ def test_drafts_are_invisible_to_agents_in_the_api(starter_app):
     assert client.get("/api/v1/articles/secret-draft-zebra", headers=agent).status_code == 404
     assert client.get("/api/v1/search?q=zebra", headers=agent).get_json()["total"] == 0
     listed = client.get("/api/v1/articles", headers=agent).get_json()["articles"]
-    assert all(a["status"] == "published" for a in listed)
+    assert listed and all(a["status"] == "published" for a in listed)
+    assert "secret-draft-zebra" not in {a["slug"] for a in listed}
 
 
 def test_admin_manages_users_through_the_api(starter_app):
