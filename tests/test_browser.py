@@ -78,6 +78,7 @@ def browser(chromium, server):
 
     Cookies are cleared first, so no test depends on where an earlier one left the browser.
     """
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
 
     chromium.get(server.url + "login")
@@ -86,7 +87,13 @@ def browser(chromium, server):
     chromium.find_element(By.NAME, "username").send_keys("admin")
     chromium.find_element(By.NAME, "password").send_keys("browser-test-pw")
     chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait(chromium, lambda d: d.find_elements(By.ID, "kb-q"))
+    try:
+        # Logging in is the setup, not the behaviour under test: allow a loaded machine more time.
+        wait(chromium, lambda d: d.find_elements(By.ID, "kb-q"), timeout=30)
+    except TimeoutException:
+        pytest.fail(
+            f"login did not reach the search page; at {chromium.current_url} {chromium.title!r}\n{server.output}"
+        )
     return chromium
 
 
