@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -76,7 +76,8 @@ def configure_engine(app: Flask) -> None:
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     options: dict[str, Any] = {"pool_pre_ping": True}
-    if not url.startswith("sqlite") or ":memory:" not in url:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database not in (None, "", ":memory:"):
         options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":

@@ -14,16 +14,23 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import databases
 import pytest
-from kbserver import KbServer
+from kbserver import KbServer, operator_env
 
 PASSWORD = "several-processes-pw"
 DEADLINE = 20.0  # seconds for a save to become searchable; the benchmark measures the real figure
 
 
 def kb(folder: Path, *args: str, env: dict | None = None) -> str:
+    """Run a `kb` command in `folder` as an operator would (see kbserver.operator_env)."""
     done = subprocess.run(
-        [sys.executable, "-m", "kb", *args], cwd=folder, capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-m", "kb", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=operator_env(folder, env),
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -73,10 +80,6 @@ def read_only(folder: Path):
         subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
-def _plain_env() -> dict:
-    return {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-
-
 def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_dying(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env) as first, KbServer(tmp_path, env) as second:
@@ -101,11 +104,11 @@ def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_
 
 def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
     """A second machine shares only the database: each builds and follows its own index."""
-    shared_db = {"KB_ADMIN_PASSWORD": PASSWORD, "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}"}
+    shared_db = {"KB_ADMIN_PASSWORD": PASSWORD, "KB_DATABASE_URL": databases.database_url(tmp_path / "shared")}
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     with KbServer(tmp_path / "one", shared_db) as one, KbServer(tmp_path / "two", shared_db) as two:
-        token = kb(tmp_path / "one", "token", "create", "admin", env={**_plain_env(), **shared_db}).strip()
+        token = kb(tmp_path / "one", "token", "create", "admin", env=shared_db).strip()
         token = token.splitlines()[-1]
         assert "printer-shows-offline" in [
             r["slug"] for r in api(two.url, token, "search?q=printer+offline")["results"]
