@@ -115,12 +115,17 @@ def app(tmp_path):
     return make_app(tmp_path)
 
 
+def starter_copy(starter_folder: Path, folder: Path, *, serving: bool = True):
+    """An app on a private copy of the starter instance (database and index) in `folder`."""
+    shutil.copytree(starter_folder, folder, dirs_exist_ok=True)  # the index, and the SQLite file
+    databases.copy_database(starter_folder, folder)
+    return make_app(folder, serving=serving)
+
+
 @pytest.fixture
 def starter_app(tmp_path, starter_folder):
     """An app whose database already holds the starter articles (a private copy per test)."""
-    shutil.copytree(starter_folder, tmp_path, dirs_exist_ok=True)  # the index, and the SQLite file
-    databases.copy_database(starter_folder, tmp_path)
-    return make_app(tmp_path)
+    return starter_copy(starter_folder, tmp_path)
 
 
 @pytest.fixture

@@ -17,11 +17,12 @@ import pytest
 START_TIMEOUT = 120
 
 
-def operator_env(folder: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+def operator_env(folder: Path, env: dict[str, str] | None = None, *, own_database: bool = True) -> dict[str, str]:
     """The environment kb runs with in `folder`: none of the caller's `KB_*` but `env`, and the
-    test's own database when the tests run on PostgreSQL."""
+    test's own database when the tests run on PostgreSQL (unless `own_database` is False: the
+    embedded default, a SQLite file in the folder)."""
     result = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    if databases.BACKEND == "postgresql":
+    if databases.BACKEND == "postgresql" and own_database:
         result["KB_DATABASE_URL"] = databases.database_url(folder)
     result.update(env or {})
     return result
@@ -42,10 +43,11 @@ class KbServer:
         *,
         command: Sequence[str] = (sys.executable, "-m", "kb"),
         args: Sequence[str] = (),
+        own_database: bool = True,
     ):
         self.folder = folder
         self.command = [*command, "serve", "--port", "0", *args]
-        self.env = operator_env(folder, env)
+        self.env = operator_env(folder, env, own_database=own_database)
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
         self.url = ""

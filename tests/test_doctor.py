@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from conftest import make_app
+from conftest import starter_copy
 from sqlalchemy import update
 from whoosh.filedb.filestore import FileStorage
 
@@ -52,8 +51,7 @@ def test_missing_stale_and_extra_documents_are_found_and_fixed(starter_app):
 
 
 def test_pending_changes_are_reported_and_applied(tmp_path, starter_folder):
-    shutil.copytree(starter_folder, tmp_path, dirs_exist_ok=True)
-    app = make_app(tmp_path, serving=False)  # no index writer running: changes stay pending
+    app = starter_copy(starter_folder, tmp_path, serving=False)  # no index writer: changes stay pending
     with app.app_context():
         session = get_session()
         article = store.find_by_slug(session, "printer-shows-offline")

@@ -271,7 +271,8 @@ def apply_pending(
         horizon, ids = pending.advance({e.id for e in pending.seen if e.article_id in done or e.id in state.applied})
         failed = {k: v for k, v in state.failed.items() if k not in done} | result.failed
         new_state = IndexState(SCHEMA_VERSION, horizon, ids, failed)
-        if new_state != state:
+        # With nothing seen, the old horizon is still right: keep the file (and every reader's view) as is.
+        if pending.seen and new_state != state:
             _write_state(index_dir, new_state)
     for article_id, reason in result.failed.items():
         log.error("Article %s could not be indexed and was set aside: %s", article_id, reason)
