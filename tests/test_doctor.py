@@ -76,3 +76,32 @@ def test_a_damaged_segment_is_found_and_the_fix_rebuilds(starter_app):
     fixed = doctor(starter_app, "--fix")
     assert fixed.exit_code == 0, fixed.output
     assert "Rebuilt the index" in fixed.output
+
+
+def break_posting_blocks(index_dir: Path) -> None:
+    """Damage every postings list's header: Whoosh then raises a bare "Block tag error"."""
+    for segment in index_dir.glob("*.seg"):
+        segment.write_bytes(segment.read_bytes().replace(b"W3Bl", b"XXXX"))
+
+
+def test_a_block_tag_error_is_a_503_naming_kb_reindex_and_the_cli_says_it_in_one_line(starter_app):
+    index_dir = Path(starter_app.config["INDEX_DIR"])
+    break_posting_blocks(index_dir)
+    from conftest import add_user, make_token
+
+    add_user(starter_app, "reader", "agent")
+    headers = {"Authorization": f"Bearer {make_token(starter_app, 'reader')}"}
+    client = starter_app.test_client()
+    response = client.get("/api/v1/search?q=printer+offline", headers=headers)
+    assert response.status_code == 503
+    assert "kb reindex" in response.get_json()["message"] and "Block tag error" in response.get_json()["message"]
+    page = client.get("/?q=printer+offline", headers=headers)
+    assert page.status_code == 503 and b"kb reindex" in page.data
+    assert client.get("/api/v1/articles/printer-shows-offline", headers=headers).status_code == 200
+    runner = starter_app.test_cli_runner()
+    for args in (["search", "printer", "offline"], ["init"]):
+        result = runner.invoke(args=args)
+        assert "kb reindex" in result.output and "Traceback" not in result.output, (args, result.output)
+    assert runner.invoke(args=["search", "printer"]).exit_code != 0
+    assert runner.invoke(args=["reindex"]).exit_code == 0
+    assert client.get("/api/v1/search?q=printer+offline", headers=headers).status_code == 200

@@ -61,6 +61,9 @@ def ensure_index(*, wait_for_writer: bool = False) -> None:
                 lock.release()
         elif wait_for_writer:
             _wait_for_writer(index_dir, lock.holder())
+        problem = indexer.check(index_dir)
+        if problem:  # says what is wrong and which command repairs it
+            raise click.ClickException(problem)
     except kb_search.IndexBusy as exc:
         click.echo(f"note: {exc}", err=True)
     except Exception as exc:
