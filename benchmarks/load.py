@@ -216,9 +216,9 @@ def verdict(run: dict[str, Any]) -> list[str]:
 # --- main -------------------------------------------------------------------------------------------
 
 
-def measure(name: str, code: Path, args: argparse.Namespace) -> dict[str, Any]:
+def measure(name: str, code: Path, args: argparse.Namespace, database: str | None) -> dict[str, Any]:
     folder = args.instance / name
-    kb = prepare(folder, code, args.articles, args.database)
+    kb = prepare(folder, code, args.articles, database)
     serve(kb, args.workers, args.threads)
     progress(f"{name}: serving at {kb.base_url}")
     try:
@@ -256,6 +256,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument("--database", help="a PostgreSQL URL (default: the instance's SQLite file)")
+    parser.add_argument("--reference-database", help="the reference run's own PostgreSQL URL (with --database)")
     parser.add_argument("--instance", type=Path, default=RUNS_DIR / "load-instance", help="where instances are kept")
     parser.add_argument("--stress", action="store_true", help="no think time, stepping the number of people up")
     parser.add_argument("--reference", help="git revision to run the same load against, side by side")
@@ -265,16 +266,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.reference and bool(args.database) != bool(args.reference_database):
+        sys.exit("--database and --reference: give the reference its own database with --reference-database")
     started = datetime.now(timezone.utc)
     out = args.out or RUNS_DIR / f"load-{started:%Y%m%d-%H%M%S}.json"
     with tempfile.TemporaryDirectory(prefix="kb-load-code-") as tmp:
         code = snapshot_kb(REPO, Path(tmp) / "now")
         report: dict[str, Any] = {"benchmark": "load", "started": started.isoformat(), "args": _plain(vars(args))}
         report["machine"] = machine(code)
-        runs = {"kb": measure(f"now-{args.articles}", code, args)}
+        runs = {"kb": measure(f"now-{args.articles}", code, args, args.database)}
         if args.reference:
             old = reference_code(args.reference, Path(tmp) / "reference")
-            runs[args.reference[:10]] = measure(f"ref-{args.reference[:10]}-{args.articles}", old, args)
+            name = f"ref-{args.reference[:10]}-{args.articles}"
+            runs[args.reference[:10]] = measure(name, old, args, args.reference_database)
     report["runs"] = runs
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
