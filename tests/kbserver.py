@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -105,3 +110,56 @@ class KbServer:
             self.process.wait()
         self._reader.join(timeout=10)
         self.process.stdout.close()
+
+
+# --- talking to a running kb as an operator and a helpdesk tool would ----------------------------
+
+
+def run_kb(folder: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run a `kb` command in `folder` (see operator_env); fail the test unless it succeeds."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kb", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=operator_env(folder, env),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def admin_token(folder: Path, env: dict[str, str] | None = None) -> str:
+    """A new API token for the admin (the last line `kb token create` prints)."""
+    return run_kb(folder, "token", "create", "admin", env=env).strip().splitlines()[-1]
+
+
+def call(base: str, token: str, path: str, payload: dict | None = None, method: str | None = None):
+    """(status, JSON body) of one API call; HTTP errors are answers too."""
+    request = urllib.request.Request(
+        base + "api/v1/" + path,
+        data=json.dumps(payload).encode() if payload is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method=method or ("POST" if payload is not None else "GET"),
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def until(check, what: str, deadline: float = 30.0):
+    """Poll `check` until it returns something true; fail naming `what` after `deadline` seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {deadline:.0f} s")
+
+
+def first_slug(base: str, token: str, query: str) -> str | None:
+    status, body = call(base, token, "search?" + urllib.parse.urlencode({"q": query}))
+    return body["results"][0]["slug"] if status == 200 and body["results"] else None

@@ -5,71 +5,19 @@ can, and loses nothing that was committed."""
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
-from kbserver import KbServer, operator_env
+from kbserver import KbServer, admin_token, call, first_slug, operator_env, until
 from pgserver import PgServer
 
 PASSWORD = "faults-test-password"
-DEADLINE = 30.0
-
-
-def kb(folder: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kb", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=operator_env(folder, env),
-    )
-
-
-def token_for(folder: Path, env: dict | None = None) -> str:
-    done = kb(folder, "token", "create", "admin", env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout.strip().splitlines()[-1]
-
-
-def call(base: str, token: str, path: str, payload: dict | None = None, method: str | None = None):
-    """(status, JSON body) of one API call; HTTP errors are answers too."""
-    request = urllib.request.Request(
-        base + "api/v1/" + path,
-        data=json.dumps(payload).encode() if payload is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method=method or ("POST" if payload is not None else "GET"),
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def until(check, what: str, deadline: float = DEADLINE):
-    started = time.monotonic()
-    while time.monotonic() - started < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {deadline:.0f} s")
-
-
-def first_slug(base: str, token: str, query: str) -> str | None:
-    status, body = call(base, token, "search?" + urllib.parse.urlencode({"q": query}))
-    return body["results"][0]["slug"] if status == 200 and body["results"] else None
 
 
 def test_the_database_restarting_is_a_503_then_kb_carries_on_with_nothing_lost(tmp_path):
@@ -77,8 +25,10 @@ def test_the_database_restarting_is_a_503_then_kb_carries_on_with_nothing_lost(t
         env = {"KB_ADMIN_PASSWORD": PASSWORD, "KB_DATABASE_URL": database.url}
         (tmp_path / "kb").mkdir()
         with KbServer(tmp_path / "kb", env) as server:
-            token = token_for(tmp_path / "kb", env)
-            status, _ = call(server.url, token, "articles", {"title": "Saved before the restart", "status": "published"})
+            token = admin_token(tmp_path / "kb", env)
+            status, _ = call(
+                server.url, token, "articles", {"title": "Saved before the restart", "status": "published"}
+            )
             assert status == 201
             database.stop()
             status, body = call(server.url, token, "search?q=printer")
@@ -89,7 +39,9 @@ def test_the_database_restarting_is_a_503_then_kb_carries_on_with_nothing_lost(t
             until(lambda: call(server.url, token, "search?q=printer")[0] == 200, "searching again after the restart")
             status, _ = call(server.url, token, "articles", {"title": "Saved after the restart", "status": "published"})
             assert status == 201
-            until(lambda: first_slug(server.url, token, "saved after the restart") == "saved-after-the-restart", "indexed")
+            until(
+                lambda: first_slug(server.url, token, "saved after the restart") == "saved-after-the-restart", "indexed"
+            )
             assert call(server.url, token, "articles/saved-before-the-restart")[0] == 200
             assert call(server.url, token, "articles/saved-while-it-was-down")[0] == 404
         assert "Traceback" not in server.output
@@ -98,7 +50,7 @@ def test_the_database_restarting_is_a_503_then_kb_carries_on_with_nothing_lost(t
 def test_a_reindex_on_the_live_instance_loses_no_save_and_stops_no_search(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env) as server:
-        token = token_for(tmp_path)
+        token = admin_token(tmp_path)
         reindex = subprocess.Popen(
             [sys.executable, "-m", "kb", "reindex"], cwd=tmp_path, env=operator_env(tmp_path), text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -120,7 +72,7 @@ def test_a_reindex_on_the_live_instance_loses_no_save_and_stops_no_search(tmp_pa
 def test_a_worker_killed_in_the_middle_of_saves_loses_no_acknowledged_save(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env, args=["--workers", "2", "--threads", "4"]) as server:
-        token = token_for(tmp_path)
+        token = admin_token(tmp_path)
         acknowledged: list[str] = []
         refused: list[int] = []
         stop = threading.Event()

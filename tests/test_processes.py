@@ -3,58 +3,29 @@ index writer's death loses nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import databases
 import pytest
-from kbserver import KbServer, operator_env
+from kbserver import KbServer, admin_token, call, first_slug, until
 
 PASSWORD = "several-processes-pw"
 DEADLINE = 20.0  # seconds for a save to become searchable; the benchmark measures the real figure
 
 
-def kb(folder: Path, *args: str, env: dict | None = None) -> str:
-    """Run a `kb` command in `folder` as an operator would (see kbserver.operator_env)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "kb", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=operator_env(folder, env),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 def api(base: str, token: str, path: str, payload: dict | None = None, method: str | None = None) -> dict:
-    request = urllib.request.Request(
-        base + "api/v1/" + path,
-        data=json.dumps(payload).encode() if payload is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method=method or ("POST" if payload is not None else "GET"),
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    status, body = call(base, token, path, payload, method)
+    assert status in (200, 201), (status, body)
+    return body
 
 
-def wait_found(base: str, token: str, query: str, slug: str) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < DEADLINE:
-        results = api(base, token, f"search?q={urllib.request.quote(query)}")["results"]
-        if results and results[0]["slug"] == slug:
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"{slug} not found for {query!r} through {base} within {DEADLINE} s")
+def wait_found(base: str, token: str, query: str, slug: str) -> None:
+    until(lambda: first_slug(base, token, query) == slug, f"{slug} found for {query!r} through {base}", DEADLINE)
 
 
 def writer_pid(index_dir: Path) -> int | None:
@@ -83,7 +54,7 @@ def read_only(folder: Path):
 def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_dying(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env) as first, KbServer(tmp_path, env) as second:
-        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        token = admin_token(tmp_path)
         assert writer_pid(tmp_path / "search_index") == first.pid()
         created = api(second.url, token, "articles", {"title": "Fax machine hums quietly", "status": "published"})
         assert created["article"]["version"] == 1
@@ -108,8 +79,7 @@ def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     with KbServer(tmp_path / "one", shared_db) as one, KbServer(tmp_path / "two", shared_db) as two:
-        token = kb(tmp_path / "one", "token", "create", "admin", env=shared_db).strip()
-        token = token.splitlines()[-1]
+        token = admin_token(tmp_path / "one", shared_db)
         assert "printer-shows-offline" in [
             r["slug"] for r in api(two.url, token, "search?q=printer+offline")["results"]
         ]
@@ -124,7 +94,7 @@ def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
 def test_several_gunicorn_workers_find_a_save_made_in_any_of_them(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env, args=["--workers", "3", "--threads", "2"]) as server:
-        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        token = admin_token(tmp_path)
         for n in range(3):
             api(server.url, token, "articles", {"title": f"Scanner jams on page {n} zebrafish", "status": "published"})
         # Requests land on any worker: every one of them must find every save.
@@ -142,7 +112,7 @@ def test_several_gunicorn_workers_find_a_save_made_in_any_of_them(tmp_path):
 def test_the_api_answers_while_the_index_folder_cannot_be_written(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env) as server:
-        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        token = admin_token(tmp_path)
         with read_only(tmp_path / "search_index"):
             created = api(server.url, token, "articles", {"title": "Monitor flickers at noon", "status": "published"})
             assert created["article"]["version"] == 1  # committed: nothing lost
@@ -163,12 +133,8 @@ def test_a_damaged_index_is_a_503_naming_the_fix_and_the_server_keeps_serving_ar
     for segment in (tmp_path / "search_index").glob("*.seg"):
         segment.write_bytes(b"\0" * 64)
     with KbServer(tmp_path, env) as server:
-        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
-        try:
-            api(server.url, token, "search?q=printer")
-            raise AssertionError("a damaged index answered a search")
-        except urllib.error.HTTPError as error:
-            assert error.code == 503
-            assert "kb reindex" in json.loads(error.read())["message"]
+        token = admin_token(tmp_path)
+        status, body = call(server.url, token, "search?q=printer")
+        assert status == 503 and "kb reindex" in body["message"], (status, body)
         assert api(server.url, token, "articles/printer-shows-offline")["slug"] == "printer-shows-offline"
     assert "Traceback" not in server.output
