@@ -44,6 +44,7 @@ def app_config(folder: Path, **overrides) -> dict:
         "DATABASE_URL": databases.database_url(folder),
         "INDEX_DIR": str(folder / "index"),
         "RATELIMIT_ENABLED": False,
+        "BACKGROUND": False,  # make_app starts the threads when a test serves
         **overrides,
     }
 

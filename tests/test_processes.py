@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import databases
 import pytest
-from kbserver import KbServer, admin_token, call, first_slug, until
+from kbserver import KbServer, admin_token, call, first_slug, operator_env, run_kb, until
 
 PASSWORD = "several-processes-pw"
 DEADLINE = 20.0  # seconds for a save to become searchable; the benchmark measures the real figure
@@ -138,3 +140,39 @@ def test_a_damaged_index_is_a_503_naming_the_fix_and_the_server_keeps_serving_ar
         assert status == 503 and "kb reindex" in body["message"], (status, body)
         assert api(server.url, token, "articles/printer-shows-offline")["slug"] == "printer-shows-offline"
     assert "Traceback" not in server.output
+
+
+def test_gunicorn_given_the_app_factory_directly_indexes_saves_too(tmp_path):
+    """For operators who run their own gunicorn: `kb db upgrade` (or `kb init`), then the factory."""
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    run_kb(tmp_path, "init", env=env)
+    token = admin_token(tmp_path)
+    port = _free_port()
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "2", "-b", f"127.0.0.1:{port}", "kb:create_app()"],
+        cwd=tmp_path,
+        env=operator_env(tmp_path, env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        until(lambda: _answers(base), "gunicorn answering")
+        assert call(base, token, "articles", {"title": "Label printer skips lines", "status": "published"})[0] == 201
+        wait_found(base, token, "label printer skips", "label-printer-skips-lines")
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _answers(base: str) -> bool:
+    try:
+        return call(base, "none", "health")[0] == 200
+    except OSError:
+        return False
