@@ -105,3 +105,23 @@ def test_a_block_tag_error_is_a_503_naming_kb_reindex_and_the_cli_says_it_in_one
     assert runner.invoke(args=["search", "printer"]).exit_code != 0
     assert runner.invoke(args=["reindex"]).exit_code == 0
     assert client.get("/api/v1/search?q=printer+offline", headers=headers).status_code == 200
+
+
+def test_damage_with_a_change_pending_is_one_line_naming_the_fix_never_a_traceback(tmp_path, starter_folder):
+    app = starter_copy(starter_folder, tmp_path, serving=False)
+    with app.app_context():
+        session = get_session()
+        article = store.find_by_slug(session, "vpn-will-not-connect")
+        data = store.ArticleFields.of(article)
+        data.summary = "Pending while the index is damaged."
+        store.update_article(session, article, data, user=None, based_on=article.version)
+        session.commit()
+    for segment in Path(app.config["INDEX_DIR"]).glob("*.seg"):
+        segment.write_bytes(segment.read_bytes()[:100])
+    runner = app.test_cli_runner()
+    (tmp_path / "new.md").write_text("---\ntitle: Imported while damaged\n---\nBody\n", encoding="utf-8")
+    for args in (["init"], ["search", "vpn"], ["import", str(tmp_path / "new.md")], ["golden", "check"]):
+        result = runner.invoke(args=args)
+        assert "Traceback" not in result.output and "Aborted" not in result.output, (args, result.output)
+        assert result.exit_code != 0, args
+        assert "kb reindex" in result.output, (args, result.output)
