@@ -73,6 +73,7 @@ class KbInstance:
         self.server: subprocess.Popen[bytes] | None = None
         self.base_url = ""
         self.token = ""
+        self.tokens: dict[str, str] = {}
 
     def run(self, *args: str) -> str:
         """Run one `kb` command to completion; return its stdout, fail loudly with its output."""
@@ -92,12 +93,15 @@ class KbInstance:
         self.run("user", "add", AGENT_USER, "--role", "agent", "--password", AGENT_PASSWORD)
         self.token = self.run("token", "create", AGENT_USER).strip().splitlines()[-1].strip()
 
-    def start(self) -> None:
-        """Start `kb serve --port 0` and wait for the line that says where it listens."""
+    def start(self, *serve_args: str) -> None:
+        """Start `kb serve --port 0` (by default with 4 threads) and wait for the line that says where it listens."""
         log_path = self.root / "serve.log"
         log = log_path.open("wb")
         self.server = subprocess.Popen(
-            [self.kb, "serve", "--port", "0", "--threads", "4"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [self.kb, "serve", "--port", "0", *(serve_args or ("--threads", "4"))],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while time.monotonic() < deadline:

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import Article, Generator, write_corpus  # noqa: E402
 from harness import Fts5Reference, KbInstance, snapshot_kb  # noqa: E402
+from metrics import distribution  # noqa: E402
 from queries import CLASSES, Query, QuerySet, build_queries  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -169,23 +170,6 @@ def fts5_reference(
 
 
 # --- figures ------------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile with linear interpolation between ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def distribution(values: Sequence[float]) -> dict[str, float]:
-    return {f"p{q}": round(percentile(values, q), 3) for q in (50, 95, 99)} | {
-        "max": round(max(values, default=0.0), 3)
-    }
 
 
 def target_for(size: int) -> float | None:

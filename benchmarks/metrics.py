@@ -55,9 +55,22 @@ def evaluate(runs: Mapping[str, Sequence[str]], qrels: Mapping[str, set[str]]) -
     }
 
 
-def percentile(values: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile (share in 0..1): a value that was actually measured."""
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (q in 0..100) with linear interpolation between ranks (numpy's default).
+
+    Every benchmark reports percentiles through this one function, so their figures compare.
+    """
     if not values:
-        return 0.0
+        return float("nan")
     ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def distribution(values: Sequence[float]) -> dict[str, float]:
+    """p50, p95, p99 and the maximum of a list of timings."""
+    return {f"p{q}": round(percentile(values, q), 3) for q in (50, 95, 99)} | {
+        "max": round(max(values, default=0.0), 3)
+    }

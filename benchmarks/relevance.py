@@ -414,8 +414,8 @@ def latency(runs: dict[str, dict[str, StyleRun]]) -> dict[str, dict[str, dict[st
             answers = list(runs[system][style].answers.values())
             server = [a.server_ms for a in answers if a.server_ms is not None]
             result.setdefault(system, {})[style] = {
-                "p50_ms": round(percentile([a.seconds * 1000 for a in answers], 0.5), 2),
-                "server_p50_ms": round(percentile(server, 0.5), 2) if server else None,
+                "p50_ms": round(percentile([a.seconds * 1000 for a in answers], 50), 2),
+                "server_p50_ms": round(percentile(server, 50), 2) if server else None,
             }
     return result
 

@@ -355,7 +355,9 @@ def _import_one(
         line = parsed.key_lines.get(invalid.errors[0].field)
         raise ArticleFileError(name, line, "; ".join(map(str, invalid.errors))) from None
     except store.VersionConflict as conflict:
-        raise ArticleFileError(name, None, f"not imported: {conflict}; someone is editing it, import it again") from None
+        raise ArticleFileError(
+            name, None, f"not imported: {conflict}; someone is editing it, import it again"
+        ) from None
     claimed[slug] = name
     report.warnings += parsed.warnings
     bucket = report.created if result.created else report.updated if result.changed else report.unchanged

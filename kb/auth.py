@@ -39,6 +39,7 @@ class UserNotFound(AuthError):
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_authenticate_bearer)
     login_manager.init_app(app)
     login_manager.login_view = "account.login"
     login_manager.login_message = "Please log in to continue."
@@ -51,15 +52,18 @@ def _load_user(user_id: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-@login_manager.request_loader
-def _load_user_from_bearer(req: Request) -> User | None:
-    secret = bearer_token(req)
+def _authenticate_bearer() -> None:
+    """A request that sends a token is that token's user, whatever session cookie it also carries.
+
+    Left to flask-login, a session cookie holding only a CSRF token (a page viewed with the
+    token) fails its strong session protection and the token is never looked at.
+    """
+    secret = bearer_token(request)
     if secret is None:
-        return None
+        return
     user = user_for_token(get_session(), secret)
-    if user is not None:
-        g.kb_bearer_auth = True
-    return user
+    g.kb_bearer_auth = user is not None
+    login_manager._update_request_context_with_user(user)
 
 
 @login_manager.unauthorized_handler

@@ -31,17 +31,34 @@ FLUSH_SECONDS = 1.0
 
 
 def init_app(app: Flask) -> None:
+    """Give `app` its search-log buffer; a served app starts its threads with its first request.
+
+    `kb serve` starts them itself; the first-request start is for any other WSGI server given
+    `kb:create_app()` (gunicorn, uWSGI), where threads must start in each worker process, after
+    the fork. Tests set BACKGROUND to False and start them when they serve.
+    """
     app.extensions["kb.searchlog"] = SearchLogBuffer()
+    if app.config.get("BACKGROUND", True):
+        app.before_request(lambda: start(app))
 
 
 def search_log() -> SearchLogBuffer:
     return current_app.extensions["kb.searchlog"]
 
 
+_starting = threading.Lock()
+
+
 def start(app: Flask) -> None:
     """Start this process's background threads for `app` (once)."""
     if "kb.background" in app.extensions:
         return
+    with _starting:
+        if "kb.background" not in app.extensions:
+            _start(app)
+
+
+def _start(app: Flask) -> None:
     sessions = app.extensions["kb.sessionmaker"]
     rechecks = GoldenRechecks(app)
     writer = IndexWriter(sessions, Path(app.config["INDEX_DIR"]), on_applied=rechecks.submit)

@@ -86,7 +86,9 @@ def pending(session: Session, horizon: int, applied: frozenset[int] = frozenset(
         ).all()
     else:
         rows = session.execute(
-            select(IndexEvent.id, IndexEvent.article_id, IndexEvent.id).where(IndexEvent.id >= horizon).order_by(IndexEvent.id)
+            select(IndexEvent.id, IndexEvent.article_id, IndexEvent.id)
+            .where(IndexEvent.id >= horizon)
+            .order_by(IndexEvent.id)
         ).all()
         safe = max(horizon, rows[-1][0] + 1) if rows else horizon
     seen = [Event(*row) for row in rows]

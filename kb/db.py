@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from kb.migrations import Upgrade
 
 
 class Base(DeclarativeBase):
@@ -73,7 +76,8 @@ def configure_engine(app: Flask) -> None:
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     options: dict[str, Any] = {"pool_pre_ping": True}
-    if not url.startswith("sqlite") or ":memory:" not in url:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database not in (None, "", ":memory:"):
         options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
@@ -88,11 +92,12 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets searches read while an import writes; with WAL, synchronous=NORMAL is still safe
     # against corruption and spares every search log an fsync. Foreign keys are off by default.
+    # busy_timeout first: switching a new database to WAL needs a lock another process may hold.
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
     # kb emits BEGIN itself (below): the driver's own transaction handling cannot start a
     # write transaction up front, nor keep SAVEPOINTs working.
@@ -136,8 +141,12 @@ def _close_session(_exc: BaseException | None) -> None:
         session.close()
 
 
-def create_schema(app: Flask) -> None:
-    """Create missing tables (idempotent)."""
-    from kb import models  # noqa: F401  (registers the tables on Base.metadata)
+def create_schema(app: Flask) -> Upgrade:
+    """Bring the database to the newest schema revision (idempotent; see kb.migrations).
 
-    Base.metadata.create_all(app.extensions["kb.engine"])
+    This goes through the same migrations as an upgrade of a live instance, never `create_all`, so
+    a new database and an upgraded one cannot drift apart, and every test exercises the migrations.
+    """
+    from kb.migrations import upgrade
+
+    return upgrade(app.extensions["kb.engine"])

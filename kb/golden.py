@@ -137,9 +137,7 @@ def _record(session: Session, results: list[GoldenResult], broken_by: int | None
     session.flush()
 
 
-def regressions(
-    session: Session, service: SearchService, changed: ChangedArticle | None = None
-) -> list[GoldenResult]:
+def regressions(session: Session, service: SearchService, changed: ChangedArticle | None = None) -> list[GoldenResult]:
     """Check the golden queries a change could affect; return those it pushed out of the top 3.
 
     After a vocabulary change every query is checked. After an article change, only queries
@@ -161,9 +159,7 @@ def regressions(
 
 def warnings_for(session: Session, article: Article) -> list[str]:
     """What the author of `article` should know: golden queries its last saves pushed out of the top 3."""
-    broken = session.scalars(
-        select(GoldenQuery).where(GoldenQuery.broken_by_id == article.id).order_by(GoldenQuery.id)
-    )
+    broken = session.scalars(select(GoldenQuery).where(GoldenQuery.broken_by_id == article.id).order_by(GoldenQuery.id))
     return [warning(GoldenResult(g, g.last_rank, None)) for g in broken if not (g.last_rank and g.last_rank <= TOP)]
 
 

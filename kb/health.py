@@ -32,7 +32,10 @@ def status(app: Flask, session: Session) -> dict[str, Any]:
     writer_status = writer.status() if writer else None
     buffer = app.extensions["kb.searchlog"]
     return {
-        "database": {"backend": session.get_bind().dialect.name, "articles": session.scalar(select(func.count(Article.id)))},
+        "database": {
+            "backend": session.get_bind().dialect.name,
+            "articles": session.scalar(select(func.count(Article.id))),
+        },
         "index": {
             "folder": str(index_dir),
             "readable": indexer.check(index_dir) is None,

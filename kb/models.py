@@ -216,7 +216,9 @@ class GoldenQuery(Base):
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The article whose save pushed this query out of the top 3, while it stays out: the
     # warning its author sees (checks run after the save's response, see kb.golden).
-    broken_by_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
+    broken_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL", name="fk_golden_queries_broken_by_id"), index=True
+    )
     broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     article: Mapped[Article] = relationship(foreign_keys=[article_id])

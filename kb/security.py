@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -36,6 +36,10 @@ def _csrf_error(error: CSRFError):
 
 
 def _security_headers(response: Response) -> Response:
+    # Pages carry a CSRF token tied to the session, and signed-in pages and API answers carry what
+    # only that person may see: neither may be kept by a browser or a proxy. Static files may.
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

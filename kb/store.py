@@ -263,7 +263,9 @@ def changed_by(session: Session, article: Article, version: int) -> list[Revisio
     """The revisions saved after `version`, oldest first: who changed what, and when."""
     return list(
         session.scalars(
-            select(Revision).where(Revision.article_id == article.id, Revision.number > version).order_by(Revision.number)
+            select(Revision)
+            .where(Revision.article_id == article.id, Revision.number > version)
+            .order_by(Revision.number)
         )
     )
 

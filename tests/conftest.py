@@ -1,5 +1,9 @@
-"""Fixtures: a real kb app on a temporary SQLite file and Whoosh index, a client that logs in
-with real forms (CSRF stays on), and the CLI runner."""
+"""Fixtures: a real kb app on a temporary database and Whoosh index, a client that logs in
+with real forms (CSRF stays on), and the CLI runner.
+
+The database is a SQLite file in the test's folder, or a PostgreSQL database of its own when
+KB_TEST_DATABASE_URL names a server (see databases.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ import shutil
 from pathlib import Path
 
 import apispec
+import databases
 import pytest
+import yaml
 from flask.testing import FlaskClient
 
 from kb import PROJECT_ROOT, auth, background, create_app
@@ -18,16 +24,28 @@ from kb.db import create_schema, get_session
 from kb.models import Role
 
 SHARED = Path(os.environ.get("KB_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
+STARTER = PROJECT_ROOT / "articles"
 PASSWORD = "correct horse battery"
+
+
+def starter_articles() -> list[Path]:
+    """The starter article files: tests count these instead of writing today's number down."""
+    return sorted(STARTER.glob("*.md"))
+
+
+def starter_list(name: str) -> list:
+    """The entries of one of the starter YAML lists (`synonyms.yaml`, `golden-queries.yaml`)."""
+    return yaml.load((STARTER / name).read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
 
 
 def app_config(folder: Path, **overrides) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "DATABASE_URL": f"sqlite:///{folder / 'kb.db'}",
+        "DATABASE_URL": databases.database_url(folder),
         "INDEX_DIR": str(folder / "index"),
         "RATELIMIT_ENABLED": False,
+        "BACKGROUND": False,  # make_app starts the threads when a test serves
         **overrides,
     }
 
@@ -47,8 +65,31 @@ def make_app(folder: Path, *, serving: bool = True, **overrides):
     return app
 
 
+def pytest_report_header() -> str:
+    return f"kb test database: {databases.BACKEND}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_session_databases():
+    """Drop what session and module fixtures made (PostgreSQL) once the run is over."""
+    with databases.dropping_new_databases():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    """Drop the databases a test made (PostgreSQL) when it ends.
+
+    Autouse fixtures start before the test's other function-scoped fixtures, and after the
+    module- and session-scoped ones, so exactly the test's own databases are new here.
+    """
+    with databases.dropping_new_databases():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _stop_background_threads():
+    """Stop the apps' background threads before their databases are dropped (defined after it)."""
     yield
     while _running:
         background.stop(_running.pop())
@@ -75,6 +116,8 @@ def starter_folder(tmp_path_factory) -> Path:
     app = make_app(folder, serving=False)
     result = app.test_cli_runner().invoke(args=["import", str(PROJECT_ROOT / "articles")])
     assert result.exit_code == 0, result.output
+    # Let go of the database: PostgreSQL copies a template only while nobody is connected to it.
+    app.extensions["kb.engine"].dispose()
     return folder
 
 
@@ -83,11 +126,17 @@ def app(tmp_path):
     return make_app(tmp_path)
 
 
+def starter_copy(starter_folder: Path, folder: Path, *, serving: bool = True):
+    """An app on a private copy of the starter instance (database and index) in `folder`."""
+    shutil.copytree(starter_folder, folder, dirs_exist_ok=True)  # the index, and the SQLite file
+    databases.copy_database(starter_folder, folder)
+    return make_app(folder, serving=serving)
+
+
 @pytest.fixture
 def starter_app(tmp_path, starter_folder):
     """An app whose database already holds the starter articles (a private copy per test)."""
-    shutil.copytree(starter_folder, tmp_path, dirs_exist_ok=True)
-    return make_app(tmp_path)
+    return starter_copy(starter_folder, tmp_path)
 
 
 @pytest.fixture

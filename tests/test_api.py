@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from conftest import add_user, indexed, make_token
+from sqlalchemy import select
+
+from kb.db import Base, get_session
+from kb.models import ApiToken
 
 
 def bearer(token: str) -> dict:
@@ -55,11 +61,23 @@ def test_revoked_token_stops_working(starter_app, tmp_path):
 
 
 def test_tokens_are_stored_hashed(starter_app):
+    """Read back through the database, not the file: with WAL, fresh rows sit in kb.db-wal."""
     add_user(starter_app, "tool", "agent")
     token = make_token(starter_app, "tool")
-    raw = starter_app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    with open(raw, "rb") as db:
-        assert token.encode() not in db.read()
+    with starter_app.app_context():
+        session = get_session()
+        stored = [
+            (table.name, value)
+            for table in Base.metadata.sorted_tables
+            for row in session.execute(select(table))
+            for value in row
+        ]
+        hashes = session.scalars(select(ApiToken.token_hash)).all()
+    # Only a short prefix is kept to recognise the token by; the rest of the secret is nowhere.
+    secret_part = token[len(token) // 2 :]
+    leaks = [(table, value) for table, value in stored if secret_part in str(value)]
+    assert not leaks
+    assert hashes == [hashlib.sha256(token.encode()).hexdigest()]
 
 
 def test_agent_may_not_write_through_the_api(starter_app):
@@ -140,7 +158,8 @@ def test_drafts_are_invisible_to_agents_in_the_api(starter_app):
     assert client.get("/api/v1/search?q=zebra", headers=agent).get_json()["total"] == 0
     assert client.get("/api/v1/search?q=zebra&drafts=1", headers=agent).get_json()["total"] == 0
     listed = client.get("/api/v1/articles", headers=agent).get_json()["articles"]
-    assert all(a["status"] == "published" for a in listed)
+    assert listed and all(a["status"] == "published" for a in listed)
+    assert "secret-draft-zebra" not in {a["slug"] for a in listed}
 
 
 def test_admin_manages_users_through_the_api(starter_app):
@@ -169,3 +188,10 @@ def test_health_needs_no_login_and_status_is_for_admins(starter_app):
     status = client.get("/api/v1/status", headers=bearer(make_token(starter_app, "boss"))).get_json()
     assert status["index"]["readable"] and status["index"]["pending_articles"] == 0
     assert status["index_writer"]["running_here"] and status["database"]["articles"] > 30
+
+
+def test_pages_and_api_answers_are_never_cached_but_static_files_may_be(starter_app):
+    client = starter_app.test_client()
+    assert client.get("/login").headers["Cache-Control"] == "no-store"  # its form carries a CSRF token
+    assert client.get("/api/v1/health").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/kb.css").headers.get("Cache-Control", "")

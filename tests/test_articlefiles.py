@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, make_app
+from conftest import PROJECT_ROOT, STARTER, make_app
 from sqlalchemy import func, select
 
 from kb import store
@@ -101,7 +101,7 @@ def test_export_import_export_is_byte_identical(app, runner, tmp_path):
 
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
-    assert len(names) >= 29
+    assert set(names) == {p.name for p in STARTER.iterdir()} | {"odd-one.md"}
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert "owner_team: network" in (first / "odd-one.md").read_text(encoding="utf-8")

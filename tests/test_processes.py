@@ -3,51 +3,31 @@ index writer's death loses nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import databases
 import pytest
-from kbserver import KbServer
+from kbserver import KbServer, admin_token, call, first_slug, operator_env, run_kb, until
 
 PASSWORD = "several-processes-pw"
 DEADLINE = 20.0  # seconds for a save to become searchable; the benchmark measures the real figure
 
 
-def kb(folder: Path, *args: str, env: dict | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "kb", *args], cwd=folder, capture_output=True, text=True, timeout=120, env=env
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 def api(base: str, token: str, path: str, payload: dict | None = None, method: str | None = None) -> dict:
-    request = urllib.request.Request(
-        base + "api/v1/" + path,
-        data=json.dumps(payload).encode() if payload is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method=method or ("POST" if payload is not None else "GET"),
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    status, body = call(base, token, path, payload, method)
+    assert status in (200, 201), (status, body)
+    return body
 
 
-def wait_found(base: str, token: str, query: str, slug: str) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < DEADLINE:
-        results = api(base, token, f"search?q={urllib.request.quote(query)}")["results"]
-        if results and results[0]["slug"] == slug:
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"{slug} not found for {query!r} through {base} within {DEADLINE} s")
+def wait_found(base: str, token: str, query: str, slug: str) -> None:
+    until(lambda: first_slug(base, token, query) == slug, f"{slug} found for {query!r} through {base}", DEADLINE)
 
 
 def writer_pid(index_dir: Path) -> int | None:
@@ -73,14 +53,10 @@ def read_only(folder: Path):
         subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
-def _plain_env() -> dict:
-    return {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-
-
 def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_dying(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env) as first, KbServer(tmp_path, env) as second:
-        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        token = admin_token(tmp_path)
         assert writer_pid(tmp_path / "search_index") == first.pid()
         created = api(second.url, token, "articles", {"title": "Fax machine hums quietly", "status": "published"})
         assert created["article"]["version"] == 1
@@ -101,13 +77,14 @@ def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_
 
 def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
     """A second machine shares only the database: each builds and follows its own index."""
-    shared_db = {"KB_ADMIN_PASSWORD": PASSWORD, "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}"}
+    shared_db = {"KB_ADMIN_PASSWORD": PASSWORD, "KB_DATABASE_URL": databases.database_url(tmp_path / "shared")}
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     with KbServer(tmp_path / "one", shared_db) as one, KbServer(tmp_path / "two", shared_db) as two:
-        token = kb(tmp_path / "one", "token", "create", "admin", env={**_plain_env(), **shared_db}).strip()
-        token = token.splitlines()[-1]
-        assert "printer-shows-offline" in [r["slug"] for r in api(two.url, token, "search?q=printer+offline")["results"]]
+        token = admin_token(tmp_path / "one", shared_db)
+        assert "printer-shows-offline" in [
+            r["slug"] for r in api(two.url, token, "search?q=printer+offline")["results"]
+        ]
         api(one.url, token, "articles", {"title": "Badge reader beeps twice", "status": "published"})
         api(two.url, token, "articles", {"title": "Desk phone shows no dial tone", "status": "published"})
         for server in (one, two):
@@ -119,7 +96,7 @@ def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
 def test_several_gunicorn_workers_find_a_save_made_in_any_of_them(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env, args=["--workers", "3", "--threads", "2"]) as server:
-        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        token = admin_token(tmp_path)
         for n in range(3):
             api(server.url, token, "articles", {"title": f"Scanner jams on page {n} zebrafish", "status": "published"})
         # Requests land on any worker: every one of them must find every save.
@@ -137,7 +114,7 @@ def test_several_gunicorn_workers_find_a_save_made_in_any_of_them(tmp_path):
 def test_the_api_answers_while_the_index_folder_cannot_be_written(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env) as server:
-        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
+        token = admin_token(tmp_path)
         with read_only(tmp_path / "search_index"):
             created = api(server.url, token, "articles", {"title": "Monitor flickers at noon", "status": "published"})
             assert created["article"]["version"] == 1  # committed: nothing lost
@@ -158,12 +135,44 @@ def test_a_damaged_index_is_a_503_naming_the_fix_and_the_server_keeps_serving_ar
     for segment in (tmp_path / "search_index").glob("*.seg"):
         segment.write_bytes(b"\0" * 64)
     with KbServer(tmp_path, env) as server:
-        token = kb(tmp_path, "token", "create", "admin").strip().splitlines()[-1]
-        try:
-            api(server.url, token, "search?q=printer")
-            raise AssertionError("a damaged index answered a search")
-        except urllib.error.HTTPError as error:
-            assert error.code == 503
-            assert "kb reindex" in json.loads(error.read())["message"]
+        token = admin_token(tmp_path)
+        status, body = call(server.url, token, "search?q=printer")
+        assert status == 503 and "kb reindex" in body["message"], (status, body)
         assert api(server.url, token, "articles/printer-shows-offline")["slug"] == "printer-shows-offline"
     assert "Traceback" not in server.output
+
+
+def test_gunicorn_given_the_app_factory_directly_indexes_saves_too(tmp_path):
+    """For operators who run their own gunicorn: `kb db upgrade` (or `kb init`), then the factory."""
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    run_kb(tmp_path, "init", env=env)
+    token = admin_token(tmp_path)
+    port = _free_port()
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "2", "-b", f"127.0.0.1:{port}", "kb:create_app()"],
+        cwd=tmp_path,
+        env=operator_env(tmp_path, env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        until(lambda: _answers(base), "gunicorn answering")
+        assert call(base, token, "articles", {"title": "Label printer skips lines", "status": "published"})[0] == 201
+        wait_found(base, token, "label printer skips", "label-printer-skips-lines")
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _answers(base: str) -> bool:
+    try:
+        return call(base, "none", "health")[0] == 200
+    except OSError:
+        return False

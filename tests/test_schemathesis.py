@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import apispec
 import pytest
 import yaml
-from kbserver import KbServer
+from kbserver import KbServer, admin_token
 from schemathesis_hooks import LONE_SURROGATE
 
 pytestmark = pytest.mark.fuzz
@@ -100,17 +100,9 @@ def traffic(cassette: Path) -> list[tuple[str, str, str, int]]:
 
 @pytest.fixture
 def admin_server(tmp_path):
-    with KbServer(tmp_path, {"KB_ADMIN_PASSWORD": PASSWORD}) as server:
-        created = subprocess.run(
-            [sys.executable, "-m", "kb", "token", "create", "admin"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=server.env,
-        )
-        assert created.returncode == 0, created.stdout + created.stderr
-        yield server, created.stdout.strip().splitlines()[-1]
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path, env) as server:
+        yield server, admin_token(tmp_path, env)
 
 
 def test_schemathesis_finds_no_server_error_and_nothing_undocumented(admin_server, tmp_path):

@@ -42,5 +42,7 @@ def test_related_links_point_to_existing_articles():
     slugs = {p.stem for p in ARTICLES}
     for path in ARTICLES:
         related = parts(path)[1].split("## Related", 1)[1]
-        for target in re.findall(r"\]\(([^)]+)\)", related):
+        targets = re.findall(r"\]\(([^)]+)\)", related)
+        assert targets, f"{path.name}: Related links to no article"
+        for target in targets:
             assert target in slugs, (path.name, target)

@@ -3,7 +3,7 @@
 Every command that can fail raises `click.ClickException` with a message saying what is wrong,
 so the exit status is non-zero and no traceback reaches the terminal. Commands live with what
 they work on: `instance` (init, serve), `content` (import, export, reindex, search, golden),
-`accounts` (user, token).
+`accounts` (user, token), `database` (db upgrade, db current).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from flask.cli import FlaskGroup, routes_command, shell_command
 def register_cli(app: Flask) -> None:
     from kb.cli.accounts import token_group, user_group
     from kb.cli.content import export_command, golden_group, import_command, reindex_command, search_command
+    from kb.cli.database import db_group
     from kb.cli.instance import init_command, serve_command
-    from kb.cli.operations import doctor_command
+    from kb.cli.operations import backup_command, doctor_command, restore_command
 
     commands = (
         init_command,
@@ -26,8 +27,10 @@ def register_cli(app: Flask) -> None:
         reindex_command,
         search_command,
         doctor_command,
+        backup_command,
+        restore_command,
     )
-    for command in (*commands, user_group, token_group, golden_group):
+    for command in (*commands, user_group, token_group, golden_group, db_group):
         app.cli.add_command(command)
 
 

@@ -73,9 +73,7 @@ def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> Non
             added = vocabulary.import_groups(session, vocabulary.read_file(synonyms_file))
             click.echo(f"{synonyms_file.name}: {added} synonym groups added.")
         if golden_file.is_file():
-            added, problems = golden.import_golden(
-                session, golden.read_file(golden_file), service=kb_search.service()
-            )
+            added, problems = golden.import_golden(session, golden.read_file(golden_file), service=kb_search.service())
             click.echo(f"{golden_file.name}: {added} golden queries added.")
             report.errors += [DataFileError(golden_file.name, None, p) for p in problems]
     except DataFileError as exc:

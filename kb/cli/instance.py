@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from kb import auth
 from kb import search as kb_search
-from kb.db import create_schema, get_session
+from kb.cli.database import describe_upgrade, upgrade_database
+from kb.db import get_session
 from kb.models import Article, Role, Status, User
 from kb.search import indexer
 from kb.search.worker import LeaderLock
@@ -22,7 +23,9 @@ from kb.search.worker import LeaderLock
 
 
 def ensure_database() -> None:
-    create_schema(current_app)
+    result = upgrade_database()
+    if result.has_changed:  # on stderr: a command's own output (JSON, a token) stays clean
+        click.echo(describe_upgrade(result), err=True)
 
 
 def ensure_admin() -> tuple[str, str | None] | None:
@@ -58,11 +61,16 @@ def ensure_index(*, wait_for_writer: bool = False) -> None:
                 lock.release()
         elif wait_for_writer:
             _wait_for_writer(index_dir, lock.holder())
+        problem = indexer.check(index_dir)
+        if problem:  # says what is wrong and which command repairs it
+            raise click.ClickException(problem)
     except kb_search.IndexBusy as exc:
         click.echo(f"note: {exc}", err=True)
     except Exception as exc:
         if isinstance(exc, kb_search.IndexDamaged) or indexer.is_index_error(exc):
-            message = str(exc) if isinstance(exc, kb_search.IndexDamaged) else str(indexer.IndexDamaged(index_dir, repr(exc)))
+            message = (
+                str(exc) if isinstance(exc, kb_search.IndexDamaged) else str(indexer.IndexDamaged(index_dir, repr(exc)))
+            )
             raise click.ClickException(message) from None
         raise
 

@@ -1,15 +1,19 @@
-"""Keeping an instance healthy: `kb doctor` (and the backup commands beside it)."""
+"""Keeping an instance healthy: `kb doctor`, `kb backup` and `kb restore`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from kb import backup
 from kb import search as kb_search
-from kb.cli.instance import ensure_database
+from kb.cli.instance import ensure_database, progress
 from kb.db import get_session
 from kb.search import doctor, indexer
+from kb.search.worker import LeaderLock
 
 
 @click.command("doctor")
@@ -42,3 +46,103 @@ def doctor_command(fix: bool) -> None:
             click.echo(line)
         raise click.ClickException("Some problems remain (listed above).")
     click.echo("Repaired: the index matches the database.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write every database row, the attachments and the instance's secret key to PATH (.tar.gz).
+
+    Safe while kb serves: the rows are read from one consistent snapshot. The search index is
+    not included; `kb restore` rebuilds it.
+    """
+    ensure_database()
+    session = get_session()
+    files = [(p, p.name) for p in _instance_files() if p.exists()]
+    try:
+        with progress(backup.count_rows(session), "Backing up") as advance:
+            manifest = backup.write_backup(
+                session, path, instance_files=files, schema_revision=_schema_revision(), progress=advance
+            )
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot write the backup ({exc.strerror or exc}).") from None
+    rows = sum(manifest.tables.values())
+    carried = f" and {', '.join(manifest.files)}" if manifest.files else ""
+    click.echo(f"Backed up {rows} rows from {len(manifest.tables)} tables{carried} to {path}.")
+    click.echo("It holds password hashes and the secret key: store it as carefully as the database.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Delete everything in the database before restoring.")
+@with_appcontext
+def restore_command(path: Path, replace: bool) -> None:
+    """Restore a backup made by `kb backup` into this instance, then rebuild the search index.
+
+    Stop `kb serve` first. The database must be empty, unless --replace is given.
+    """
+    ensure_database()
+    try:
+        manifest = backup.read_manifest(path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    index_dir = kb_search.index_dir()
+    writer = LeaderLock(index_dir / indexer.WRITER_LOCK_FILE)
+    if not writer.try_acquire():
+        raise click.ClickException(
+            f"kb is running on this instance (process {writer.holder() or '?'}): stop it before restoring."
+        )
+    try:
+        _restore(path, manifest, replace, index_dir)
+    finally:
+        writer.release()
+
+
+def _restore(path: Path, manifest: backup.Manifest, replace: bool, index_dir: Path) -> None:
+    """Restore rows at the backup's schema revision, then upgrade: a backup outlives kb upgrades."""
+    from kb import migrations
+
+    engine = current_app.extensions["kb.engine"]
+    session = get_session()
+    try:
+        if backup.count_rows(session) and not replace:
+            raise backup.BackupError(
+                "the database is not empty; restore with --replace to delete everything in it first"
+            )
+        current = migrations.inspect_schema(engine).current
+        if manifest.schema_revision != current:
+            session.close()
+            backup.clear(engine)
+            migrations.downgrade(engine, manifest.schema_revision)
+        with progress(sum(manifest.tables.values()), "Restoring") as advance:
+            backup.restore_backup(
+                session, path, instance_dir=Path(current_app.instance_path), replace=replace, progress=advance
+            )
+        session.commit()
+    except (backup.BackupError, migrations.SchemaError) as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if migrations.inspect_schema(engine).current != migrations.inspect_schema(engine).head:
+            migrations.upgrade(engine)
+    with progress(manifest.tables.get("articles", 0), "Indexing") as advance:
+        count = len(indexer.rebuild(session, index_dir, progress=advance))
+    click.echo(f"Restored {sum(manifest.tables.values())} rows from {path} (taken {manifest.created_at}).")
+    if manifest.schema_revision != current:
+        click.echo(f"It was taken at schema revision {manifest.schema_revision}; the database is upgraded since.")
+    click.echo(f"Rebuilt the search index: {count} articles.")
+    if "secret_key" in manifest.files:
+        click.echo("The instance's secret key was restored: start kb again for it to take effect.")
+
+
+def _instance_files() -> list[Path]:
+    instance = Path(current_app.instance_path)
+    return [instance / "attachments", instance / "secret_key"]
+
+
+def _schema_revision() -> str | None:
+    """The database's schema revision (kb.migrations): a backup restores only at the same one."""
+    from kb.migrations import inspect_schema
+
+    return inspect_schema(current_app.extensions["kb.engine"]).current

@@ -271,7 +271,8 @@ def apply_pending(
         horizon, ids = pending.advance({e.id for e in pending.seen if e.article_id in done or e.id in state.applied})
         failed = {k: v for k, v in state.failed.items() if k not in done} | result.failed
         new_state = IndexState(SCHEMA_VERSION, horizon, ids, failed)
-        if new_state != state:
+        # With nothing seen, the old horizon is still right: keep the file (and every reader's view) as is.
+        if pending.seen and new_state != state:
             _write_state(index_dir, new_state)
     for article_id, reason in result.failed.items():
         log.error("Article %s could not be indexed and was set aside: %s", article_id, reason)
@@ -465,13 +466,21 @@ def _remove_index_files(index_dir: Path) -> None:
             path.unlink()
 
 
-def check(index_dir: Path) -> str | None:
-    """Return None when the index is usable, else a message naming the problem and the fix."""
+def check(index_dir: Path, *, terms_per_segment: int = 50) -> str | None:
+    """Return None when the index reads, else a message naming the problem and the fix.
+
+    Damage inside a postings list shows only when it is read, so the first postings of every
+    segment are read too (`kb doctor` reads far more).
+    """
     if not index_exists(index_dir):
         return f"There is no search index in {index_dir}. Build it with: kb reindex"
     try:
-        with open_index(index_dir).searcher() as searcher:
-            searcher.doc_count()
+        with open_index(index_dir).reader() as reader:
+            for leaf, _ in reader.leaf_readers():
+                for count, (fieldname, text) in enumerate(leaf.all_terms()):
+                    if count >= terms_per_segment:
+                        break
+                    leaf.postings(fieldname, text).all_ids()
     except IndexDamaged as exc:
         return str(exc)
     except Exception as exc:  # a segment file can be unreadable even when the TOC opens

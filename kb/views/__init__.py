@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.routing import IntegerConverter, Map
 
-from kb.auth import wants_json
+from kb.auth import login_manager, wants_json
 from kb.search import IndexDamaged
 
 
@@ -61,9 +62,21 @@ def _register_error_pages(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, handler)
 
+    def unavailable(code: str, message: str):
+        if wants_json():
+            return jsonify(error=code, message=message), 503
+        return render_template("errors/error.html", code=503, message=message), 503
+
     @app.errorhandler(IndexDamaged)
     def index_damaged(error: IndexDamaged):
         app.logger.error("%s", error)
-        if wants_json():
-            return jsonify(error="index_unavailable", message=str(error)), 503
-        return render_template("errors/error.html", code=503, message=str(error)), 503
+        return unavailable("index_unavailable", str(error))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: DBAPIError):
+        # The server restarting, the network gone, SQLite's write lock held past its timeout: the
+        # request did not happen, and saying so beats a bare 500. Anything else stays a 500.
+        app.logger.error("Database unavailable: %s", error.orig)
+        login_manager._update_request_context_with_user(None)  # the page must not ask the database who you are
+        return unavailable("database_unavailable", "kb cannot reach its database right now. Try again in a moment.")

@@ -238,7 +238,9 @@ def _message(data: dict) -> str:
 def _conflict(conflict: store.VersionConflict):
     session = get_session()
     article, based_on = conflict.article, conflict.based_on
-    authors = [r.created_by.username if r.created_by else "an import" for r in store.changed_by(session, article, based_on)]
+    authors = [
+        r.created_by.username if r.created_by else "an import" for r in store.changed_by(session, article, based_on)
+    ]
     who = ", ".join(dict.fromkeys(authors)) or "someone"
     return error(
         409,

@@ -66,7 +66,7 @@ def based_on_version(data: Mapping[str, Any]) -> int:
     if "version" not in data or data["version"] in (None, ""):
         raise RequestError(
             "version",
-            "is required: send the article's \"version\" as you read it (GET /api/v1/articles/<slug>), "
+            'is required: send the article\'s "version" as you read it (GET /api/v1/articles/<slug>), '
             "so that your save cannot overwrite someone else's newer edit",
             status=428,
             code="precondition_required",

@@ -71,9 +71,9 @@ def operation(
 ) -> Schema:
     """One operation with every status code it can answer.
 
-    The codes that follow from how it is called are added here: 401 when it needs a login, 403 when
-    only some roles may use it, 400 (CSRF, body) and 413 for writes with a body. `errors` adds the
-    operation's own.
+    The codes that follow from how it is called are added here: 401 and 503 (no database) when it
+    needs a login, 403 when only some roles may use it, 400 (CSRF, body) and 413 for writes with a
+    body. `errors` adds the operation's own, and replaces these where it names the same code.
     """
     codes: dict[int, Schema] = dict(responses)
     bad_request = []
@@ -86,8 +86,9 @@ def operation(
             "such as \\ud800, or a NUL (`invalid`, with `field`)"
         )
         codes[413] = {"$ref": "#/components/responses/TooLarge"}
-    if role is not None:
+    if role is not None:  # a login is a database read: it can find the database gone (kb.views)
         codes[401] = {"$ref": "#/components/responses/Unauthorized"}
+        codes[503] = {"$ref": "#/components/responses/DatabaseUnavailable"}
     if role not in (None, "any"):
         codes[403] = {"$ref": "#/components/responses/Forbidden"}
     for status, response in (errors or {}).items():
@@ -123,4 +124,5 @@ def not_found(description: str) -> dict[int, Schema]:
     return {404: error_response(description)}
 
 
-INDEX_UNAVAILABLE = {503: {"$ref": "#/components/responses/IndexUnavailable"}}
+# For operations that search: the index can fail them as well as the database.
+INDEX_UNAVAILABLE = {503: {"$ref": "#/components/responses/Unavailable"}}

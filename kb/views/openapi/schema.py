@@ -77,6 +77,7 @@ ERROR_CODES = {
     "slug_taken": "the slug belongs to another article",
     "precondition_required": "an article update without the `version` it is based on",
     "index_unavailable": "the search index is damaged; the message names the command that repairs it",
+    "database_unavailable": "kb cannot reach its database right now; try again in a moment",
     "unavailable": "this process cannot reach its database or its search index",
 }
 
@@ -132,5 +133,9 @@ COMMON_RESPONSES: dict[str, Schema] = {
     "Forbidden": error_response("The caller's role may not do this."),
     "NotFound": error_response("Nothing here that the caller may see."),
     "TooLarge": error_response(f"The body is larger than {MAX_BODY_BYTES} bytes."),
-    "IndexUnavailable": error_response("The search index is damaged; the message says how to rebuild it."),
+    "DatabaseUnavailable": error_response("kb cannot reach its database right now (`database_unavailable`)."),
+    "Unavailable": error_response(
+        "The search index is damaged (`index_unavailable`: the message says how to rebuild it), or kb cannot "
+        "reach its database right now (`database_unavailable`)."
+    ),
 }

@@ -1,0 +1,114 @@
+"""Faults a production kb meets: its database restarting, a `kb reindex` on the live instance, a
+worker killed in the middle of saves. Each time kb says what is wrong, keeps serving what it
+can, and loses nothing that was committed."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from kbserver import KbServer, admin_token, call, first_slug, operator_env, until
+from pgserver import PgServer
+
+PASSWORD = "faults-test-password"
+
+
+def test_the_database_restarting_is_a_503_then_kb_carries_on_with_nothing_lost(tmp_path):
+    with PgServer() as database:
+        env = {"KB_ADMIN_PASSWORD": PASSWORD, "KB_DATABASE_URL": database.url}
+        (tmp_path / "kb").mkdir()
+        with KbServer(tmp_path / "kb", env) as server:
+            token = admin_token(tmp_path / "kb", env)
+            status, _ = call(
+                server.url, token, "articles", {"title": "Saved before the restart", "status": "published"}
+            )
+            assert status == 201
+            database.stop()
+            status, body = call(server.url, token, "search?q=printer")
+            assert status == 503 and body["error"] == "database_unavailable", body
+            status, body = call(server.url, token, "articles", {"title": "Saved while it was down"})
+            assert status == 503
+            database.start()
+            until(lambda: call(server.url, token, "search?q=printer")[0] == 200, "searching again after the restart")
+            status, _ = call(server.url, token, "articles", {"title": "Saved after the restart", "status": "published"})
+            assert status == 201
+            until(
+                lambda: first_slug(server.url, token, "saved after the restart") == "saved-after-the-restart", "indexed"
+            )
+            assert call(server.url, token, "articles/saved-before-the-restart")[0] == 200
+            assert call(server.url, token, "articles/saved-while-it-was-down")[0] == 404
+        assert "Traceback" not in server.output
+
+
+def test_a_reindex_on_the_live_instance_loses_no_save_and_stops_no_search(tmp_path):
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path, env) as server:
+        token = admin_token(tmp_path)
+        reindex = subprocess.Popen(
+            [sys.executable, "-m", "kb", "reindex"], cwd=tmp_path, env=operator_env(tmp_path), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        statuses, created = [], []
+        while reindex.poll() is None or len(created) < 3:
+            statuses.append(call(server.url, token, "search?q=printer+offline")[0])
+            title = f"Saved during the reindex number {len(created)} wombat"
+            status, _ = call(server.url, token, "articles", {"title": title, "status": "published"})
+            statuses.append(status)
+            created.append(title)
+        assert reindex.wait(120) == 0, reindex.stdout.read()
+        assert set(statuses) <= {200, 201}, statuses
+        for title in created:
+            slug = title.lower().replace(" ", "-")
+            until(lambda slug=slug, title=title: first_slug(server.url, token, title) == slug, f"{slug} searchable")
+
+
+def test_a_worker_killed_in_the_middle_of_saves_loses_no_acknowledged_save(tmp_path):
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path, env, args=["--workers", "2", "--threads", "4"]) as server:
+        token = admin_token(tmp_path)
+        acknowledged: list[str] = []
+        refused: list[int] = []
+        stop = threading.Event()
+
+        def save_continuously(writer: int) -> None:
+            number = 0
+            while not stop.is_set():
+                title = f"Writer {writer} save {number} heron"
+                try:
+                    status, _ = call(server.url, token, "articles", {"title": title, "status": "published"})
+                except (OSError, http.client.HTTPException):
+                    status = 0  # the connection died with the worker: not acknowledged
+                (acknowledged.append(title) if status == 201 else refused.append(status))
+                number += 1
+
+        writers = [threading.Thread(target=save_continuously, args=(n,)) for n in range(3)]
+        for thread in writers:
+            thread.start()
+        time.sleep(2)
+        workers = _gunicorn_workers(server.pid())
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)  # mid-request, no clean shutdown
+        time.sleep(3)  # gunicorn starts a new worker; saves go on meanwhile
+        stop.set()
+        for thread in writers:
+            thread.join(60)
+        assert acknowledged and len(_gunicorn_workers(server.pid())) == 2
+        assert set(refused) <= {0, 502, 503}, refused
+        for title in acknowledged:
+            slug = title.lower().replace(" ", "-")
+            assert call(server.url, token, f"articles/{slug}")[0] == 200, slug
+            until(lambda slug=slug, title=title: first_slug(server.url, token, title) == slug, f"{slug} searchable")
+
+
+def _gunicorn_workers(arbiter: int) -> list[int]:
+    children = Path(f"/proc/{arbiter}/task/{arbiter}/children")
+    if not children.exists():
+        pytest.skip("no /proc children list to find gunicorn's workers")
+    return [int(pid) for pid in children.read_text().split()]
