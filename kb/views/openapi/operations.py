@@ -71,12 +71,12 @@ def operation(
 ) -> Schema:
     """One operation with every status code it can answer.
 
-    The codes that follow from how it is called are added here: 401 and 503 (no database) when it
-    needs a login, 403 when only some roles may use it, 400 (CSRF, body) and 413 for writes with a
-    body. `errors` adds the operation's own, and replaces these where it names the same code.
+    The codes that follow from how it is called are added here: 400 for a NUL in the URL (any
+    operation), 401 and 503 (no database) when it needs a login, 403 when only some roles may use
+    it, 400 (CSRF, body) and 413 for writes with a body. `errors` adds the operation's own, and replaces these where it names the same code.
     """
     codes: dict[int, Schema] = dict(responses)
-    bad_request = []
+    bad_request = ["a NUL character (%00) in the path or a query parameter, which kb refuses everywhere (`invalid`)"]
     if write:
         bad_request.append("a session-cookie write without a valid `X-CSRFToken` header (`csrf`)")
     if body:
