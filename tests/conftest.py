@@ -42,6 +42,7 @@ def app_config(folder: Path, **overrides) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        "DATA_DIR": str(folder),  # instance files (secret key, attachments) stay in the test's folder
         "DATABASE_URL": databases.database_url(folder),
         "INDEX_DIR": str(folder / "index"),
         "RATELIMIT_ENABLED": False,

@@ -39,6 +39,7 @@ _WEIGHT_MARK = "kbpartweight"  # followed by the weight x 10: a token no article
 # Tokens that look like this are kept whole in the `codes` field: error codes (0x80070005,
 # ERR_CERT_DATE_INVALID, AADSTS50076), KB numbers, versions, paths and command switches.
 CODE_TOKEN = re.compile(r"[^\s,;()\[\]{}<>\"'`|]+")
+MAX_CODE_LENGTH = 100
 _LOOKS_LIKE_CODE = re.compile(r"(?=.*\d)(?=.*[a-z])|_|\\|::|\d[.\-]\d|^[a-z]:/|^/[a-z]", re.IGNORECASE)
 _HEX_CODE = re.compile(r"^0x([0-9a-f]{4,})$")
 
@@ -97,11 +98,15 @@ def spelling_analyzer() -> Analyzer:
 
 
 def code_tokens(text: str) -> list[str]:
-    """Return the code-like tokens of `text`, lowercased, each code also without its `0x`."""
+    """Return the code-like tokens of `text`, lowercased, each code also without its `0x`.
+
+    Codes are short: a longer token (a pasted base64 image, a minified script) is skipped, which
+    also keeps the look-ahead test below from taking time that grows with the square of its length.
+    """
     found: list[str] = []
     for raw in CODE_TOKEN.findall(text):
         token = raw.strip(".:!?-").lower()
-        if len(token) < 3 or not _LOOKS_LIKE_CODE.search(token):
+        if not 3 <= len(token) <= MAX_CODE_LENGTH or not _LOOKS_LIKE_CODE.search(token):
             continue
         found.append(token)
         hex_code = _HEX_CODE.match(token)
