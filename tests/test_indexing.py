@@ -188,3 +188,26 @@ def test_a_rebuild_running_while_authors_save_loses_none_of_their_changes(starte
     assert indexed_versions(starter_app) == database_versions(starter_app)
     headers = bearer(starter_app, "reader", "agent")
     assert len(found(starter_app.test_client(), headers, "wombat")) == len(ids)
+
+
+def test_a_pasted_blob_does_not_stall_the_index_writer(starter_app):
+    """60 KB of base64 pasted as text: the code detector once took minutes on such a token."""
+    headers = bearer(starter_app, "writer")
+    client = starter_app.test_client()
+    blob = "iVBORwKGgoAAAANSUhEUg" + "QmFzZTY" * 8500  # no digit: the slow case of the old look-ahead
+    response = client.post(
+        "/api/v1/articles",
+        json={
+            "title": "Screenshot of the error dialog",
+            "body": f"![shot](data:image/png;base64,{blob})\n",
+            "status": "published",
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201
+    client.post(
+        "/api/v1/articles", json={"title": "Keyboard types wrong letters", "status": "published"}, headers=headers
+    )
+    indexed(starter_app)  # within its 10 s, or this fails
+    assert found(client, headers, "keyboard wrong letters")[0] == "keyboard-types-wrong-letters"
+    assert found(client, headers, "screenshot error dialog")[0] == "screenshot-of-the-error-dialog"
