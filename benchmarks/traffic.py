@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import random
+import re
 import threading
 import time
 import urllib.parse
@@ -22,6 +23,7 @@ from typing import Any
 
 from queries import Query
 
+MARKER = re.compile(r"\s*\bzq[0-9a-f]+x\d+x\d+\b")
 BURST_GAP_S = 0.1  # the search page sends a request per burst of keystrokes, 100 ms apart
 VOTE_SHARE = 0.2
 TIMEOUT_S = 60.0
@@ -35,6 +37,7 @@ class Recorder:
     timings: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     conflicts: int = 0
+    superseded: int = 0  # saves replaced by a later save of the same article before they were checked
     saves: list[tuple[str, str, float]] = field(default_factory=list)  # (slug, marker, acknowledged at)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -171,7 +174,10 @@ def author(base_url: str, token: str, slugs: list[str], think: float, seed: int,
 
 
 def _save(client: Client, rec: Recorder, slug: str, marker: str, current: dict) -> None:
-    body = {"summary": f"{current['summary'][:200]} {marker}", "version": current["version"]}
+    # Each save replaces the article's previous marker: a marker is expected to be found only
+    # until a later save of the same article (see watch_visibility).
+    summary = MARKER.sub("", current["summary"])[:200]
+    body = {"summary": f"{summary} {marker}", "version": current["version"]}
     try:
         status, data, ms = client.call("PUT", f"/api/v1/articles/{slug}", body)
     except OSError as exc:
@@ -188,7 +194,11 @@ def _save(client: Client, rec: Recorder, slug: str, marker: str, current: dict) 
 
 
 def watch_visibility(base_url: str, token: str, rec: Recorder, stop: threading.Event, deadline_s: float = 30.0):
-    """For each acknowledged save, poll a search for its marker: how long until agents find it."""
+    """For each acknowledged save, poll a search for its marker: how long until agents find it.
+
+    A save whose article was saved again (acknowledged) before its marker was found is only
+    counted: the later save rightly replaced the marker.
+    """
     client = Client(base_url, token)
     seen = 0
     try:
@@ -196,16 +206,24 @@ def watch_visibility(base_url: str, token: str, rec: Recorder, stop: threading.E
             if seen >= len(rec.saves):
                 time.sleep(0.02)
                 continue
-            slug, marker, acknowledged = rec.saves[seen]
+            _watch_one(client, rec, seen, deadline_s)
             seen += 1
-            while True:
-                status, data, _ms = client.call("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": marker}))
-                if status == 200 and [r["slug"] for r in data["results"]][:1] == [slug]:
-                    rec.timing("save visible", (time.monotonic() - acknowledged) * 1000)
-                    break
-                if time.monotonic() - acknowledged > deadline_s:
-                    rec.error("save visible", f"{marker} ({slug}) not searchable {deadline_s:.0f} s after its save")
-                    break
-                time.sleep(0.05)
     finally:
         client.close()
+
+
+def _watch_one(client: Client, rec: Recorder, index: int, deadline_s: float) -> None:
+    slug, marker, acknowledged = rec.saves[index]
+    while True:
+        status, data, _ms = client.call("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": marker}))
+        if status == 200 and [r["slug"] for r in data["results"]][:1] == [slug]:
+            rec.timing("save visible", (time.monotonic() - acknowledged) * 1000)
+            return
+        if any(later == slug for later, _, _ in rec.saves[index + 1 :]):
+            with rec._lock:
+                rec.superseded += 1
+            return
+        if time.monotonic() - acknowledged > deadline_s:
+            rec.error("save visible", f"{marker} ({slug}) not searchable {deadline_s:.0f} s after its save")
+            return
+        time.sleep(0.05)
