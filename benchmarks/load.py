@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,11 @@ def prepare(folder: Path, code: Path, size: int, database: str | None) -> KbInst
     kb = KbInstance(folder, source=code)
     if database:
         kb.env["KB_DATABASE_URL"] = database
-    if not (folder / "built").exists():
+    stamp = f"{size} articles in {database or 'the SQLite file'}\n"
+    if not (folder / "built").exists() or (folder / "built").read_text() != stamp:
+        shutil.rmtree(folder / "index", ignore_errors=True)  # an index of another database
+        for leftover in folder.glob("kb.db*"):  # a SQLite instance of another size
+            leftover.unlink()
         articles = list(Generator().articles(size))
         with tempfile.TemporaryDirectory(prefix="kb-load-corpus-") as tmp:
             write_corpus(articles, Path(tmp))
@@ -66,7 +71,7 @@ def prepare(folder: Path, code: Path, size: int, database: str | None) -> KbInst
             progress(f"built in {time.monotonic() - started:.0f} s")
         for name, role in (("agent", "agent"), ("author", "author")):
             kb.run("user", "add", f"load-{name}", "--role", role, "--password", "load-password-1")
-        (folder / "built").write_text(size.__str__())
+        (folder / "built").write_text(stamp)
     kb.tokens = {
         name: kb.run("token", "create", f"load-{name}").strip().splitlines()[-1] for name in ("agent", "author")
     }
