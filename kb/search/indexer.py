@@ -488,6 +488,14 @@ def check(index_dir: Path, *, terms_per_segment: int = 50) -> str | None:
     return None
 
 
+def has_work(session: Session, index_dir: Path) -> bool:
+    """Whether `apply_pending` would do anything: cheap (a file and one query), no lock taken."""
+    if needs_rebuild(index_dir):
+        return True
+    state = read_state(index_dir)
+    return bool(changelog.pending(session, state.horizon, state.applied).events)
+
+
 def pending_articles(session: Session, index_dir: Path) -> int:
     """How many changed articles this index has not applied yet (0 when it is up to date)."""
     state = read_state(index_dir)

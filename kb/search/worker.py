@@ -162,7 +162,12 @@ class IndexWriter(threading.Thread):
         """Apply one batch; return how long to pause before the next pass."""
         try:
             with self.sessions() as session:
-                applied = indexer.apply_pending(session, self.index_dir, batch=BATCH, lock_timeout=BUSY_LOCK_TIMEOUT)
+                if not indexer.has_work(session, self.index_dir):  # the usual case: no lock, no index opened
+                    applied = indexer.Applied()
+                else:
+                    applied = indexer.apply_pending(
+                        session, self.index_dir, batch=BATCH, lock_timeout=BUSY_LOCK_TIMEOUT
+                    )
         except indexer.IndexBusy as exc:
             self._note(str(exc), busy=True, level=logging.INFO)
             return 0.0
