@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 RUNS_DIR = REPO / "benchmarks" / "runs"
 TARGETS = {"search": 300.0, "save": 1000.0}  # p95 ms on the 2-core development machine
 STRESS_STEPS = (10, 25, 50, 100)
+WATCHERS = 4  # threads checking that acknowledged saves become searchable
 KINDS = ("search", "open article", "vote", "read for edit", "save", "save visible")
 
 
@@ -104,15 +105,23 @@ def run_load(kb: KbInstance, *, agents: int, authors: int, agent_think: float, a
         )
         for n in range(authors)
     ]
-    watcher = threading.Thread(target=watch_visibility, args=(kb.base_url, kb.tokens["agent"], rec, stop))
-    for thread in (*people, watcher):
+    watchers = [
+        threading.Thread(
+            target=watch_visibility,
+            args=(kb.base_url, kb.tokens["agent"], rec, stop),
+            kwargs={"share": n, "watchers": WATCHERS},
+        )
+        for n in range(WATCHERS)
+    ]
+    for thread in (*people, *watchers):
         thread.start()
     stop.wait(seconds)
     stop.set()
     for thread in people:
         thread.join(120)
     rec.elapsed = time.monotonic() - rec.started
-    watcher.join(120)
+    for thread in watchers:
+        thread.join(900)
     return rec
 
 

@@ -193,21 +193,31 @@ def _save(client: Client, rec: Recorder, slug: str, marker: str, current: dict) 
     rec.saved(slug, marker)
 
 
-def watch_visibility(base_url: str, token: str, rec: Recorder, stop: threading.Event, deadline_s: float = 30.0):
-    """For each acknowledged save, poll a search for its marker: how long until agents find it.
+def watch_visibility(
+    base_url: str,
+    token: str,
+    rec: Recorder,
+    stop: threading.Event,
+    *,
+    share: int = 0,
+    watchers: int = 1,
+    deadline_s: float = 30.0,
+):
+    """For each acknowledged save (those numbered `share` modulo `watchers`), poll a search for
+    its marker: how long until agents find it. Several watchers keep up when saves come fast.
 
     A save whose article was saved again (acknowledged) before its marker was found is only
     counted: the later save rightly replaced the marker.
     """
     client = Client(base_url, token)
-    seen = 0
+    seen = share
     try:
         while not stop.is_set() or seen < len(rec.saves):
             if seen >= len(rec.saves):
                 time.sleep(0.02)
                 continue
             _watch_one(client, rec, seen, deadline_s)
-            seen += 1
+            seen += watchers
     finally:
         client.close()
 

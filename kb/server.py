@@ -3,11 +3,20 @@
 Each serving process builds its own app and starts its own background threads (kb.background):
 they cannot be inherited through fork. Of the processes, one becomes the index writer; every
 one reads the index and the database, so a save in any worker is found by searches in all.
+
+With gunicorn, the index writer gets a process of its own (`kb worker`): inside a busy request
+worker it would share one interpreter lock with every search thread, and under full load a save
+took seconds to become searchable. The request workers' writer threads stay on standby and take
+over within seconds if that process dies.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any, Callable
 
 from flask import Flask
@@ -49,7 +58,36 @@ def serve_gunicorn(*, host: str, port: int, workers: int, threads: int, announce
             return app
 
     os.environ["KB_THREADS"] = str(threads)  # each worker's app sizes its pools from it
-    KbApplication().run()
+    writer = _start_index_worker()
+    try:
+        KbApplication().run()
+    finally:
+        writer.terminate()
+        try:
+            writer.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            writer.kill()
+
+
+def _start_index_worker() -> subprocess.Popen:
+    """`kb worker` beside the gunicorn workers, started first so that it becomes the index writer."""
+    process = subprocess.Popen([sys.executable, "-m", "kb", "worker"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process.poll() is None and not _holds_writer_lock(process.pid):
+        time.sleep(0.05)
+    return process
+
+
+def _holds_writer_lock(pid: int) -> bool:
+    from flask import current_app
+
+    from kb.search.indexer import WRITER_LOCK_FILE
+
+    try:
+        lock_file = Path(current_app.config["INDEX_DIR"]) / WRITER_LOCK_FILE
+        return lock_file.read_text(encoding="utf-8").strip() == str(pid)
+    except OSError:
+        return False
 
 
 def _gunicorn_settings(host: str, port: int, workers: int, threads: int, announce: Announce) -> dict[str, Any]:

@@ -108,7 +108,9 @@ def test_a_worker_killed_in_the_middle_of_saves_loses_no_acknowledged_save(tmp_p
 
 
 def _gunicorn_workers(arbiter: int) -> list[int]:
+    """The request workers among `kb serve`'s children (not the `kb worker` index writer)."""
     children = Path(f"/proc/{arbiter}/task/{arbiter}/children")
     if not children.exists():
         pytest.skip("no /proc children list to find gunicorn's workers")
-    return [int(pid) for pid in children.read_text().split()]
+    pids = [int(pid) for pid in children.read_text().split()]
+    return [pid for pid in pids if b"worker" not in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]

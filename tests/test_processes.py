@@ -4,7 +4,7 @@ index writer's death loses nothing."""
 from __future__ import annotations
 
 import os
-import re
+import signal
 import socket
 import subprocess
 import sys
@@ -107,8 +107,21 @@ def test_several_gunicorn_workers_find_a_save_made_in_any_of_them(tmp_path):
                 break
             time.sleep(0.1)
         assert totals == {3}, totals
-        workers = set(re.findall(r"Booting worker with pid: (\d+)", server.output))
-        assert len(workers) == 3 or not workers  # gunicorn's own line, when its log level shows it
+        children = _children(server.pid())
+        index_worker = [pid for pid, command in children.items() if "worker" in command]
+        assert len(children) == 4 and len(index_worker) == 1, children  # 3 request workers, 1 index writer
+        assert writer_pid(tmp_path / "search_index") == index_worker[0]
+        os.kill(index_worker[0], signal.SIGKILL)  # a request worker's standby writer takes over
+        api(server.url, token, "articles", {"title": "Scanner feeds two sheets zebrafish", "status": "published"})
+        wait_found(server.url, token, "scanner feeds two sheets", "scanner-feeds-two-sheets-zebrafish")
+        assert writer_pid(tmp_path / "search_index") in _children(server.pid())
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children), "kb serve left a process behind"
+
+
+def _children(pid: int) -> dict[int, list[str]]:
+    """Child process id -> its command line."""
+    listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(c): Path(f"/proc/{c}/cmdline").read_text().split("\0") for c in listed}
 
 
 def test_the_api_answers_while_the_index_folder_cannot_be_written(tmp_path):

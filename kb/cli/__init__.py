@@ -16,12 +16,13 @@ def register_cli(app: Flask) -> None:
     from kb.cli.accounts import token_group, user_group
     from kb.cli.content import export_command, golden_group, import_command, reindex_command, search_command
     from kb.cli.database import db_group
-    from kb.cli.instance import init_command, serve_command
+    from kb.cli.instance import init_command, serve_command, worker_command
     from kb.cli.operations import backup_command, doctor_command, restore_command
 
     commands = (
         init_command,
         serve_command,
+        worker_command,
         import_command,
         export_command,
         reindex_command,

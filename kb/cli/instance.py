@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -215,3 +216,29 @@ class progress:
 
     def __exit__(self, *exc) -> None:
         self._bar.__exit__(*exc)
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Apply saved changes to the search index and re-check golden queries, until stopped.
+
+    `kb serve --workers N` runs one beside its request workers; run it yourself when you serve
+    kb with another WSGI server. Any number may run: one writes, the others stand by.
+    """
+    import signal
+    import threading
+
+    from kb import background
+
+    ensure_database()
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    app = current_app._get_current_object()
+    background.start(app)
+    parent = os.getppid()
+    while not stopping.wait(1.0):
+        if os.getppid() != parent:  # the kb serve that started this one is gone
+            break
+    background.stop(app)
