@@ -114,3 +114,43 @@ def _gunicorn_workers(arbiter: int) -> list[int]:
         pytest.skip("no /proc children list to find gunicorn's workers")
     pids = [int(pid) for pid in children.read_text().split()]
     return [pid for pid in pids if b"worker" not in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+
+
+def test_a_large_import_into_the_live_instance_stops_no_search_and_no_save(tmp_path):
+    """A big import commits in batches, so the live instance's searches, search-log writes and
+    saves find the database free between them (on SQLite a single long transaction would answer
+    them "database is locked")."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    for number in range(400):
+        (folder / f"imported-{number}.md").write_text(
+            f"---\ntitle: Imported note {number} quokka\nstatus: published\n---\n"
+            f"## What is going on\n\nImported explanation {number} about the quokka gateway.\n",
+            encoding="utf-8",
+        )
+    (tmp_path / "kb").mkdir()
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path / "kb", env) as server:
+        token = admin_token(tmp_path / "kb")
+        log = (tmp_path / "import.log").open("w")  # a file: its progress never fills a pipe
+        importer = subprocess.Popen(
+            [sys.executable, "-m", "kb", "import", str(folder)], cwd=tmp_path / "kb",
+            env=operator_env(tmp_path / "kb"), text=True, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        statuses, created = [], []
+        deadline = time.monotonic() + 180  # people saving all along must not keep the import waiting
+        while importer.poll() is None or len(created) < 3:
+            assert time.monotonic() < deadline, (tmp_path / "import.log").read_text()
+            statuses.append(call(server.url, token, "search?q=quokka+gateway")[0])
+            title = f"Saved during the import number {len(created)} pangolin"
+            statuses.append(call(server.url, token, "articles", {"title": title, "status": "published"})[0])
+            created.append(title)
+        assert importer.wait(120) == 0, (tmp_path / "import.log").read_text()
+        assert set(statuses) <= {200, 201}, statuses
+        for title in created:
+            slug = title.lower().replace(" ", "-")
+            until(lambda slug=slug, title=title: first_slug(server.url, token, title) == slug, f"{slug} searchable")
+        for number in (0, 199, 399):
+            query = f"imported note {number} quokka"
+            until(lambda q=query, n=number: first_slug(server.url, token, q) == f"imported-{n}", query)
+    assert "Traceback" not in server.output

@@ -3,6 +3,7 @@ index writer's death loses nothing."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -189,3 +190,26 @@ def _answers(base: str) -> bool:
         return call(base, "none", "health")[0] == 200
     except OSError:
         return False
+
+
+def test_an_import_waiting_for_a_writer_that_stops_finishes_the_indexing_itself(tmp_path):
+    """`kb import` on a live instance leaves indexing to the running kb (the holder of
+    search_index/kb-writer.lock) and waits for it; if that kb goes away, the import finishes."""
+    run_kb(tmp_path, "init")
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "orphan-note.md").write_text("---\ntitle: Orphaned wallaby note\nstatus: published\n---\nBody.\n")
+    with (tmp_path / "search_index" / "kb-writer.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a running kb's index writer
+        log = (tmp_path / "import.log").open("w")
+        importer = subprocess.Popen(
+            [sys.executable, "-m", "kb", "import", str(incoming)], cwd=tmp_path, env=operator_env(tmp_path),
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        until(lambda: "is indexing 1 changed articles" in (tmp_path / "import.log").read_text(), "the import waiting")
+        time.sleep(1)
+        assert importer.poll() is None, (tmp_path / "import.log").read_text()
+        fcntl.flock(held, fcntl.LOCK_UN)  # that kb stops
+    assert importer.wait(60) == 0, (tmp_path / "import.log").read_text()
+    assert "finishes the work" in (tmp_path / "import.log").read_text()
+    assert "orphan-note" in run_kb(tmp_path, "search", "orphaned wallaby")
