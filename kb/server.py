@@ -82,12 +82,9 @@ def _holds_writer_lock(pid: int) -> bool:
     from flask import current_app
 
     from kb.search.indexer import WRITER_LOCK_FILE
+    from kb.search.worker import LeaderLock
 
-    try:
-        lock_file = Path(current_app.config["INDEX_DIR"]) / WRITER_LOCK_FILE
-        return lock_file.read_text(encoding="utf-8").strip() == str(pid)
-    except OSError:
-        return False
+    return LeaderLock(Path(current_app.config["INDEX_DIR"]) / WRITER_LOCK_FILE).holder() == str(pid)
 
 
 def _gunicorn_settings(host: str, port: int, workers: int, threads: int, announce: Announce) -> dict[str, Any]:

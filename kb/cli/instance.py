@@ -11,7 +11,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from kb import auth
 from kb import search as kb_search
@@ -56,13 +55,11 @@ def ensure_index(*, wait_for_writer: bool = False) -> None:
     index_dir = kb_search.index_dir()
     lock = LeaderLock(index_dir / indexer.WRITER_LOCK_FILE)
     try:
-        if lock.try_acquire():
+        if lock.try_acquire() or (wait_for_writer and _wait_for_writer(index_dir, lock)):
             try:
                 _apply_as_writer(index_dir)
             finally:
                 lock.release()
-        elif wait_for_writer:
-            _wait_for_writer(index_dir, lock)
         problem = indexer.check(index_dir)
         if problem:  # says what is wrong and which command repairs it
             raise click.ClickException(problem)
@@ -92,51 +89,43 @@ def _apply_as_writer(index_dir: Path) -> None:
         click.echo(f"warning: article {article_id} could not be indexed ({reason}); see kb doctor", err=True)
 
 
-def _wait_for_writer(index_dir: Path, lock: LeaderLock) -> None:
+def _wait_for_writer(index_dir: Path, lock: LeaderLock) -> bool:
     """Show the running kb applying the changes committed so far, until they are searchable.
 
-    Only those: on a live instance people keep saving, so "nothing pending" may never come. If
-    the running kb stops meanwhile, this command takes over as the writer and finishes the work.
+    Only those: on a live instance people keep saving, so "nothing pending" may never come.
+    Returns True when the running kb stopped before it was done: this command then holds the
+    writer's lock and finishes the work itself.
     """
     session = get_session()
-    waiting = _changes_to_wait_for(session, index_dir, lock)
-    articles = set(waiting.values()) if waiting else set()
-    if articles:
-        click.echo(
-            f"The running kb (process {lock.holder() or '?'}) is indexing {len(articles)} changed articles.", err=True
-        )
-        with progress(len(articles), "Indexing") as advance:
-            done = 0
-            while waiting and not lock.try_acquire():
-                time.sleep(0.5)
-                session.commit()  # end the read snapshot: see what the writer applied meanwhile
-                pending = indexer.pending_events(session, index_dir) or {}
-                waiting = {event: article for event, article in waiting.items() if event in pending}
-                now_done = len(articles - set(waiting.values()))
-                advance(now_done - done)
-                done = now_done
-    if waiting is None or waiting:  # the running kb stopped before it was done: finish here
-        _finish_as_writer(index_dir, lock)
-
-
-def _changes_to_wait_for(session: Session, index_dir: Path, lock: LeaderLock) -> dict[int, int] | None:
-    """The unapplied events now; None if the writer went away while it was rebuilding the index."""
-    while (events := indexer.pending_events(session, index_dir)) is None:
+    while (waiting := indexer.pending_events(session, index_dir)) is None:  # it is rebuilding the index
         if lock.try_acquire():
-            return None
-        time.sleep(0.5)  # the running kb is rebuilding the whole index: its events come after
+            return _taking_over()
+        time.sleep(0.5)
         session.commit()
-    return events
+    articles = set(waiting.values())
+    if not articles:
+        return False
+    click.echo(
+        f"The running kb (process {lock.holder() or '?'}) is indexing {len(articles)} changed articles.", err=True
+    )
+    with progress(len(articles), "Indexing") as advance:
+        done = 0
+        while waiting:
+            if lock.try_acquire():
+                break
+            time.sleep(0.5)
+            session.commit()  # end the read snapshot: see what the writer applied meanwhile
+            pending = indexer.pending_events(session, index_dir) or {}
+            waiting = {event: article for event, article in waiting.items() if event in pending}
+            now_done = len(articles - set(waiting.values()))
+            advance(now_done - done)
+            done = now_done
+    return bool(waiting) and _taking_over()  # left with work still waiting only when the lock became ours
 
 
-def _finish_as_writer(index_dir: Path, lock: LeaderLock) -> None:
-    if not lock.try_acquire():
-        return
+def _taking_over() -> bool:
     click.echo("The running kb stopped writing the index; this command finishes the work.", err=True)
-    try:
-        _apply_as_writer(index_dir)
-    finally:
-        lock.release()
+    return True
 
 
 def _announce_admin(created: tuple[str, str | None] | None) -> None:

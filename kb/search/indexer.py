@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import whoosh
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
@@ -508,17 +508,14 @@ def check(index_dir: Path, *, terms_per_segment: int = 50) -> str | None:
 
 def has_work(session: Session, index_dir: Path) -> bool:
     """Whether `apply_pending` would do anything: cheap (a file and one query), no lock taken."""
-    if needs_rebuild(index_dir):
-        return True
-    state = read_state(index_dir)
-    return bool(changelog.pending(session, state.horizon, state.applied).events)
+    return needs_rebuild(index_dir) or bool(pending_events(session, index_dir))
 
 
 def pending_articles(session: Session, index_dir: Path) -> int:
     """How many changed articles this index has not applied yet (0 when it is up to date)."""
     events = pending_events(session, index_dir)
     if events is None:
-        return len(list(session.scalars(select(Article.id))))
+        return session.scalar(select(func.count(Article.id))) or 0
     return len(set(events.values()))
 
 
