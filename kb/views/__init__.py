@@ -49,10 +49,15 @@ def _refuse_nul_in_url():
     for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
         if "\x00" in f"{name}{value}":
             message = f"{name}: holds a NUL character (%00), which cannot be stored as text"
-            if wants_json():
-                return jsonify(error="invalid", message=message, field=name), 400
-            return render_template("errors/error.html", code=400, message=message), 400
+            return _error_response(400, "invalid", message, field=name)
     return None
+
+
+def _error_response(status: int, code: str, message: str, **extra):
+    """The error as JSON for API callers, as kb's error page for people."""
+    if wants_json():
+        return jsonify(error=code, message=message, **extra), status
+    return render_template("errors/error.html", code=status, message=message), status
 
 
 def _reject_key(mapping: dict, key: str) -> dict:
@@ -73,22 +78,15 @@ def _register_error_pages(app: Flask) -> None:
     def handler(error):
         code = getattr(error, "code", 500) or 500
         message = messages.get(code, getattr(error, "description", "Error"))
-        if wants_json():
-            return jsonify(error=getattr(error, "name", "error").lower().replace(" ", "_"), message=message), code
-        return render_template("errors/error.html", code=code, message=message), code
+        return _error_response(code, getattr(error, "name", "error").lower().replace(" ", "_"), message)
 
     for code in messages:
         app.register_error_handler(code, handler)
 
-    def unavailable(code: str, message: str):
-        if wants_json():
-            return jsonify(error=code, message=message), 503
-        return render_template("errors/error.html", code=503, message=message), 503
-
     @app.errorhandler(IndexDamaged)
     def index_damaged(error: IndexDamaged):
         app.logger.error("%s", error)
-        return unavailable("index_unavailable", str(error))
+        return _error_response(503, "index_unavailable", str(error))
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -97,4 +95,6 @@ def _register_error_pages(app: Flask) -> None:
         # request did not happen, and saying so beats a bare 500. Anything else stays a 500.
         app.logger.error("Database unavailable: %s", error.orig)
         login_manager._update_request_context_with_user(None)  # the page must not ask the database who you are
-        return unavailable("database_unavailable", "kb cannot reach its database right now. Try again in a moment.")
+        return _error_response(
+            503, "database_unavailable", "kb cannot reach its database right now. Try again in a moment."
+        )

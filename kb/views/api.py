@@ -40,22 +40,8 @@ def error(status: int, code: str, message: str, **extra):
     return jsonify(error=code, message=message, **extra), status
 
 
-def _json_body() -> dict:
-    """The body as a JSON object, checked once for every endpoint (see kb.views.jsonbody)."""
-    return jsonbody.json_object()
-
-
-class _BadRequest(Exception):
-    pass
-
-
-@bp.errorhandler(_BadRequest)
-def _bad_request(exc: _BadRequest):
-    return error(400, "bad_request", str(exc))
-
-
 @bp.errorhandler(jsonbody.BodyError)
-def _unreadable_body(exc: jsonbody.BodyError):
+def _bad_body(exc: jsonbody.BodyError):
     return error(exc.status, exc.code, str(exc))
 
 
@@ -142,9 +128,9 @@ def article(slug: str):
 @bp.route("/articles/<slug>/feedback", methods=["POST"])
 @role_required()
 def article_feedback(slug: str):
-    data = _json_body()
+    data = jsonbody.json_object()
     if not isinstance(data.get("helpful"), bool):
-        raise _BadRequest('Send {"helpful": true} or {"helpful": false}.')
+        raise jsonbody.BodyError('Send {"helpful": true} or {"helpful": false}.')
     session = get_session()
     found = store.get_article(session, slug, role=current_user.role)
     feedback.record_helpful(session, found, current_user, data["helpful"])
@@ -190,7 +176,7 @@ def article_json(article: Article) -> dict:
 @bp.route("/articles", methods=["POST"])
 @role_required(Role.AUTHOR)
 def create_article():
-    data = _json_body()
+    data = jsonbody.json_object()
     session = get_session()
     try:
         result = store.create_article(session, fields_from(data, None), user=current_user, message=_message(data))
@@ -208,7 +194,7 @@ def update_article(slug: str):
     existing = store.find_by_slug(session, slug)
     if existing is None:
         raise store.ArticleNotFound(slug)
-    data = _json_body()
+    data = jsonbody.json_object()
     based_on = based_on_version(data)
     try:
         result = store.update_article(
@@ -345,7 +331,7 @@ def users():
 @bp.route("/users", methods=["POST"])
 @role_required(Role.ADMIN)
 def create_user():
-    data = _json_body()
+    data = jsonbody.json_object()
     session = get_session()
     chosen = jsonbody.text(data, "password")
     password = chosen or auth.generate_password()
@@ -367,7 +353,7 @@ def update_user(username: str):
     session = get_session()
     try:
         user = auth.find_user(session, username)
-        apply_user_change(session, user, _user_change(_json_body()))
+        apply_user_change(session, user, _user_change(jsonbody.json_object()))
     except auth.AuthError as exc:
         session.rollback()
         status = 404 if isinstance(exc, auth.UserNotFound) else 400
@@ -435,9 +421,9 @@ def change_synonyms(group_id: int):
 
 def _save_group(group, status: int):
     session = get_session()
-    terms = _json_body().get("terms")
+    terms = jsonbody.json_object().get("terms")
     if not isinstance(terms, list):
-        raise _BadRequest('Send {"terms": ["wifi", "wireless", ...]}.')
+        raise jsonbody.BodyError('Send {"terms": ["wifi", "wireless", ...]}.')
     try:
         saved = vocabulary.save_group(session, terms, user=current_user, group=group)
     except vocabulary.VocabularyError as exc:
@@ -484,7 +470,7 @@ def golden_queries():
 @bp.route("/golden", methods=["POST"])
 @role_required(Role.AUTHOR)
 def create_golden():
-    data = _json_body()
+    data = jsonbody.json_object()
     session = get_session()
     try:
         found = golden.add_golden(

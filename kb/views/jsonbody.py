@@ -26,7 +26,8 @@ MAX_DEPTH = 16
 
 
 class BodyError(Exception):
-    """A request body kb cannot read, with the HTTP status and error code that say so."""
+    """A request body kb cannot read or that is not shaped as the endpoint needs, with the HTTP
+    status and error code that say so."""
 
     def __init__(self, message: str, *, status: int = 400, code: str = "bad_request"):
         super().__init__(message)
