@@ -163,3 +163,11 @@ def until(check, what: str, deadline: float = 30.0):
 def first_slug(base: str, token: str, query: str) -> str | None:
     status, body = call(base, token, "search?" + urllib.parse.urlencode({"q": query}))
     return body["results"][0]["slug"] if status == 200 and body["results"] else None
+
+
+def child_processes(pid: int) -> dict[int, list[str]]:
+    """The child processes of `pid`, each with its command line (Linux's /proc; skips elsewhere)."""
+    listed = Path(f"/proc/{pid}/task/{pid}/children")
+    if not listed.exists():
+        pytest.skip("no /proc children list to find kb serve's processes")
+    return {int(child): Path(f"/proc/{child}/cmdline").read_text().split("\0") for child in listed.read_text().split()}

@@ -11,10 +11,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
-import pytest
-from kbserver import KbServer, admin_token, call, first_slug, operator_env, until
+from kbserver import KbServer, admin_token, call, child_processes, first_slug, operator_env, until
 from pgserver import PgServer
 
 PASSWORD = "faults-test-password"
@@ -50,23 +50,7 @@ def test_the_database_restarting_is_a_503_then_kb_carries_on_with_nothing_lost(t
 def test_a_reindex_on_the_live_instance_loses_no_save_and_stops_no_search(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env) as server:
-        token = admin_token(tmp_path)
-        reindex = subprocess.Popen(
-            [sys.executable, "-m", "kb", "reindex"], cwd=tmp_path, env=operator_env(tmp_path), text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        statuses, created = [], []
-        while reindex.poll() is None or len(created) < 3:
-            statuses.append(call(server.url, token, "search?q=printer+offline")[0])
-            title = f"Saved during the reindex number {len(created)} wombat"
-            status, _ = call(server.url, token, "articles", {"title": title, "status": "published"})
-            statuses.append(status)
-            created.append(title)
-        assert reindex.wait(120) == 0, reindex.stdout.read()
-        assert set(statuses) <= {200, 201}, statuses
-        for title in created:
-            slug = title.lower().replace(" ", "-")
-            until(lambda slug=slug, title=title: first_slug(server.url, token, title) == slug, f"{slug} searchable")
+        _search_and_save_while_kb_runs(server, tmp_path, ["reindex"], "printer offline", "Saved during the reindex")
 
 
 def test_a_worker_killed_in_the_middle_of_saves_loses_no_acknowledged_save(tmp_path):
@@ -109,11 +93,7 @@ def test_a_worker_killed_in_the_middle_of_saves_loses_no_acknowledged_save(tmp_p
 
 def _gunicorn_workers(arbiter: int) -> list[int]:
     """The request workers among `kb serve`'s children (not the `kb worker` index writer)."""
-    children = Path(f"/proc/{arbiter}/task/{arbiter}/children")
-    if not children.exists():
-        pytest.skip("no /proc children list to find gunicorn's workers")
-    pids = [int(pid) for pid in children.read_text().split()]
-    return [pid for pid in pids if b"worker" not in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+    return [pid for pid, command in child_processes(arbiter).items() if "worker" not in command]
 
 
 def test_a_large_import_into_the_live_instance_stops_no_search_and_no_save(tmp_path):
@@ -131,26 +111,38 @@ def test_a_large_import_into_the_live_instance_stops_no_search_and_no_save(tmp_p
     (tmp_path / "kb").mkdir()
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path / "kb", env) as server:
-        token = admin_token(tmp_path / "kb")
-        log = (tmp_path / "import.log").open("w")  # a file: its progress never fills a pipe
-        importer = subprocess.Popen(
-            [sys.executable, "-m", "kb", "import", str(folder)], cwd=tmp_path / "kb",
-            env=operator_env(tmp_path / "kb"), text=True, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        statuses, created = [], []
-        deadline = time.monotonic() + 180  # people saving all along must not keep the import waiting
-        while importer.poll() is None or len(created) < 3:
-            assert time.monotonic() < deadline, (tmp_path / "import.log").read_text()
-            statuses.append(call(server.url, token, "search?q=quokka+gateway")[0])
-            title = f"Saved during the import number {len(created)} pangolin"
-            statuses.append(call(server.url, token, "articles", {"title": title, "status": "published"})[0])
-            created.append(title)
-        assert importer.wait(120) == 0, (tmp_path / "import.log").read_text()
-        assert set(statuses) <= {200, 201}, statuses
-        for title in created:
-            slug = title.lower().replace(" ", "-")
-            until(lambda slug=slug, title=title: first_slug(server.url, token, title) == slug, f"{slug} searchable")
+        token = _search_and_save_while_kb_runs(
+            server, tmp_path / "kb", ["import", str(folder)], "quokka gateway", "Saved during the import"
+        )
         for number in (0, 199, 399):
             query = f"imported note {number} quokka"
             until(lambda q=query, n=number: first_slug(server.url, token, q) == f"imported-{n}", query)
     assert "Traceback" not in server.output
+
+
+def _search_and_save_while_kb_runs(server: KbServer, folder: Path, command: list[str], query: str, saved: str) -> str:
+    """Run `kb COMMAND` in `folder` beside `server` while searching for `query` and saving
+    articles titled `saved ...` in turn (at least three saves). The command must succeed within
+    3 minutes, every answer must be 200 or 201 and every save become searchable. Returns the
+    admin's API token."""
+    token = admin_token(folder)
+    output = folder / f"kb-{command[0]}.log"
+    with output.open("w") as log:  # a file: the command's progress can never fill a pipe and stall it
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kb", *command], cwd=folder, env=operator_env(folder), text=True,
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    statuses, created = [], []
+    deadline = time.monotonic() + 180  # people saving all along must not keep the command waiting
+    while process.poll() is None or len(created) < 3:
+        assert time.monotonic() < deadline, output.read_text()
+        statuses.append(call(server.url, token, "search?" + urllib.parse.urlencode({"q": query}))[0])
+        title = f"{saved} number {len(created)} wombat"
+        statuses.append(call(server.url, token, "articles", {"title": title, "status": "published"})[0])
+        created.append(title)
+    assert process.wait(120) == 0, output.read_text()
+    assert set(statuses) <= {200, 201}, statuses
+    for title in created:
+        slug = title.lower().replace(" ", "-")
+        until(lambda slug=slug, title=title: first_slug(server.url, token, title) == slug, f"{slug} searchable")
+    return token

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import databases
 import pytest
-from kbserver import KbServer, admin_token, call, first_slug, operator_env, run_kb, until
+from kbserver import KbServer, admin_token, call, child_processes, first_slug, operator_env, run_kb, until
 
 PASSWORD = "several-processes-pw"
 DEADLINE = 20.0  # seconds for a save to become searchable; the benchmark measures the real figure
@@ -108,21 +108,15 @@ def test_several_gunicorn_workers_find_a_save_made_in_any_of_them(tmp_path):
                 break
             time.sleep(0.1)
         assert totals == {3}, totals
-        children = _children(server.pid())
+        children = child_processes(server.pid())
         index_worker = [pid for pid, command in children.items() if "worker" in command]
         assert len(children) == 4 and len(index_worker) == 1, children  # 3 request workers, 1 index writer
         assert writer_pid(tmp_path / "search_index") == index_worker[0]
         os.kill(index_worker[0], signal.SIGKILL)  # a request worker's standby writer takes over
         api(server.url, token, "articles", {"title": "Scanner feeds two sheets zebrafish", "status": "published"})
         wait_found(server.url, token, "scanner feeds two sheets", "scanner-feeds-two-sheets-zebrafish")
-        assert writer_pid(tmp_path / "search_index") in _children(server.pid())
+        assert writer_pid(tmp_path / "search_index") in child_processes(server.pid())
     assert not any(Path(f"/proc/{pid}").exists() for pid in children), "kb serve left a process behind"
-
-
-def _children(pid: int) -> dict[int, list[str]]:
-    """Child process id -> its command line."""
-    listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return {int(c): Path(f"/proc/{c}/cmdline").read_text().split("\0") for c in listed}
 
 
 def test_the_api_answers_while_the_index_folder_cannot_be_written(tmp_path):
