@@ -211,3 +211,14 @@ def test_a_pasted_blob_does_not_stall_the_index_writer(starter_app):
     indexed(starter_app)  # within its 10 s, or this fails
     assert found(client, headers, "keyboard wrong letters")[0] == "keyboard-types-wrong-letters"
     assert found(client, headers, "screenshot error dialog")[0] == "screenshot-of-the-error-dialog"
+
+
+def test_an_index_holding_no_article_answers_searches_with_no_results(app):
+    """A new kb with no articles, or one whose index is empty for a moment: no result, not a 500."""
+    headers = bearer(app, "reader", "agent")
+    client = app.test_client()
+    assert found(client, headers, "printer offline") == [] and found(client, headers, "pritner") == []
+    typing = client.get("/api/v1/search", query_string={"q": "passw", "typing": "1"}, headers=headers)
+    assert typing.status_code == 200 and typing.get_json()["results"] == []
+    result = app.test_cli_runner().invoke(args=["search", "printer"])
+    assert result.exit_code == 0 and "0 results for 'printer'" in result.output, result.output

@@ -245,6 +245,8 @@ def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
 
 def _rerank(searcher, scored: list[tuple[float, int]]) -> list[tuple[float, int]]:
     """Scale each text score by the article's quality prior (bounded, see PRIOR_MIN/MAX)."""
+    if not scored:
+        return []  # and an index without segments (no article yet) has no columns to read
     reader = searcher.reader()
     helpful, fresh_day = reader.column_reader("helpful"), reader.column_reader("fresh_day")
     today = time.time() / 86400
@@ -264,7 +266,7 @@ def prior(helpfulness: float, age_days: float) -> float:
 
 
 def _facets(searcher, docnums: list[int]) -> dict[str, list[FacetValue]]:
-    column = searcher.reader().column_reader("facets")
+    column = searcher.reader().column_reader("facets") if docnums else []  # see _rerank
     counts: dict[str, Counter[str]] = {"product": Counter(), "tag": Counter(), "audience": Counter()}
     for docnum in docnums:
         product, audience, tags = json.loads(column[docnum])

@@ -56,7 +56,11 @@ class Scorer:
         self.searcher = searcher
         self.k1, self.b = k1, b
         self.size = searcher.doc_count_all()
-        self.leaves = [(leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers()]
+        # The index's segments. An index without any (no article yet, or for a moment while a
+        # rebuild starts) reads through Whoosh's EmptyReader, which is no segment: no leaves then.
+        self.leaves = [
+            (leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers() if leaf.reader().segment() is not None
+        ]
         self._lengths_cache = lengths_cache  # (segment id, field) -> lengths; shared across searchers
         self._lengths: dict[str, np.ndarray] = {}
         self._live: np.ndarray | None = None
