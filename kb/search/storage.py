@@ -18,9 +18,15 @@ import io
 import mmap
 import os
 import pickle
+import time
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
+from whoosh.index import Index
+
+# Opening an index lists its folder for the newest table of contents, then reads it; a writer
+# committing in between deletes the one listed. Whoosh retries that in reader(), not in open_index().
+OPEN_ATTEMPTS = 10
 
 
 class _View:
@@ -114,3 +120,12 @@ class MappedStorage(FileStorage):
                 return BufferFile(b"", name=name)
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         return MappedFile(memoryview(mapped), name=name)
+
+    def open_index(self, *args, **kwargs) -> Index:
+        """Open the newest commit, trying again when a concurrent commit removed the one listed."""
+        for attempt in range(1, OPEN_ATTEMPTS):
+            try:
+                return super().open_index(*args, **kwargs)
+            except FileNotFoundError:
+                time.sleep(0.005 * attempt)
+        return super().open_index(*args, **kwargs)
