@@ -7,18 +7,25 @@ allow-list; only nh3's output ever becomes `Markup`.
 
 from __future__ import annotations
 
+import logging
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 from functools import cache
-from html.parser import HTMLParser
+from html import unescape
 
 import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from kb.shapes import shape_problem
+
+__all__ = ["RenderedArticle", "Section", "render_article", "sanitize", "shape_problem", "to_html"]
+
+log = logging.getLogger(__name__)
 
 EXTENSIONS = ["extra", "sane_lists", "toc"]
 EXTENSION_CONFIGS = {"toc": {"permalink": "#", "permalink_class": "anchor", "permalink_title": "Link to this section"}}
@@ -68,6 +75,8 @@ class Section:
 class RenderedArticle:
     html: Markup
     sections: list[Section] = field(default_factory=list)
+    # Why the body is shown as plain text instead (see shape_problem), completing "body ...".
+    problem: str | None = None
 
     @property
     def text(self) -> str:
@@ -93,17 +102,51 @@ class RenderedArticle:
 
 
 def render_article(md_text: str) -> RenderedArticle:
-    """Render Markdown to sanitized HTML and split it into plain-text sections for the index."""
-    html = to_html(md_text)
+    """Render Markdown to sanitized HTML and split it into plain-text sections for the index.
+
+    Never raises and never takes long: a body of a shape kb refuses (an older database may hold
+    one) or that fails to render comes back as its own text, escaped, with `problem` saying why.
+    """
+    html, problem = _rendered(md_text)
+    if problem is not None:
+        return RenderedArticle(html=html, sections=[Section("", "", _tidy(_encodable(md_text)))], problem=problem)
     return RenderedArticle(html=html, sections=_sections_of(str(html)))
 
 
 def to_html(md_text: str) -> Markup:
-    """Render Markdown to sanitized HTML."""
+    """Render Markdown to sanitized HTML (as render_article does, without the sections)."""
+    return _rendered(md_text)[0]
+
+
+def _rendered(md_text: str) -> tuple[Markup, str | None]:
+    problem = shape_problem(md_text)
+    if problem is None:
+        try:
+            return Markup(sanitize(_markdown_html(md_text))), None
+        except Exception as exc:  # noqa: BLE001  the article page and the index must go on
+            log.warning("Markdown failed to render a body of %d characters: %s", len(md_text), type(exc).__name__)
+            problem = f"could not be rendered ({type(exc).__name__})"
+    return _plain_text_html(md_text, problem), problem
+
+
+def _markdown_html(md_text: str) -> str:
     # A fresh Markdown instance per call: a reused one carries state (footnotes, toc) between calls.
     converter = markdown.Markdown(extensions=[*EXTENSIONS, DocFxExtension()], extension_configs=EXTENSION_CONFIGS)
-    raw = converter.convert(md_text)
-    return Markup(sanitize(raw))
+    return converter.convert(md_text)
+
+
+def _plain_text_html(md_text: str, problem: str) -> Markup:
+    """The body as preformatted text under a note saying why (escaped: safe without the sanitizer)."""
+    note = escape(f"This article is shown as plain text because its body {problem}.")
+    return Markup(
+        f'<div class="alert alert-warning"><p class="alert-title">Warning</p><p>{note}</p></div>'
+        f"<pre>{escape(_encodable(md_text))}</pre>"
+    )
+
+
+def _encodable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (a lone surrogate an older kb stored) shown as "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def sanitize(html: str) -> str:
@@ -157,6 +200,8 @@ class _DocFxLines(Preprocessor):
 
     @staticmethod
     def _line(line: str) -> str:
+        if "[!" not in line and ":::" not in line:
+            return line  # most lines: no need to try three expressions on them
         include = _INCLUDE.match(line)
         if include:
             return f"{include.group(1)}*(Shared content not included in kb: `{include.group(2).strip()}`)*"
@@ -194,17 +239,45 @@ _BLOCK_TAGS = {"p", "li", "pre", "tr", "blockquote", "div", "dt", "dd", "br", "t
 _SECTION_TAGS = {"h1", "h2", "h3", "h4"}
 
 
-class _SectionCollector(HTMLParser):
+# nh3's output is well formed: every `<` starts a tag, attribute values are double-quoted (and may
+# hold `>`), and comments are gone. Reading it with one expression is several times faster than
+# html.parser, which counts lines and columns as it goes.
+_HTML_PIECE = re.compile(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>"]|"[^"]*")*)>|[^<]+')
+_HTML_ATTRIBUTE = re.compile(r'([^\s=/>]+)="([^"]*)"')
+
+
+def _unescaped(text: str) -> str:
+    """The text of escaped HTML; nh3 writes only these five references, which str.replace undoes fast."""
+    if "&" not in text:
+        return text
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&nbsp;", "\xa0")
+    return text.replace("&amp;", "&") if _OTHER_REFERENCE.search(text) is None else unescape(text)
+
+
+_OTHER_REFERENCE = re.compile(r"&(?!amp;)")
+
+
+class _SectionCollector:
     """Walk sanitized HTML and collect the text under each heading."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.sections: list[Section] = [Section("", "", "")]
         self._parts: list[str] = []
         self._heading: list[str] | None = None
         self._anchor = ""
         self._level = 0
         self._skip = 0
+
+    def feed(self, html: str) -> None:
+        for piece in _HTML_PIECE.finditer(html):
+            closing, tag, attributes = piece.groups()
+            if tag is None:
+                self.handle_data(_unescaped(piece.group(0)))
+            elif closing:
+                self.handle_endtag(tag.lower())
+            else:
+                found = _HTML_ATTRIBUTE.findall(attributes)
+                self.handle_starttag(tag.lower(), [(name, unescape(value)) for name, value in found])
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -236,7 +309,6 @@ class _SectionCollector(HTMLParser):
         self._parts = []
 
     def close(self) -> None:
-        super().close()
         self._close_section()
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 from typing import Sequence
 
 from markupsafe import Markup, escape
 from whoosh.lang.porter import stem
 
 SNIPPET_WIDTH = 240
+# Matches looked at per result: an article repeating a word 100,000 times would otherwise cost
+# every search that shows it a quarter of a second (a real article has tens).
+MAX_MATCHES = 2_000
 
 
 @dataclass
@@ -29,22 +33,28 @@ class Highlighter:
 
     def __init__(self, terms: set[str]):
         self.terms = {t.lower() for t in terms if t}
+        self._longest_word = 2 * max(map(len, self.terms), default=0) + 20
         alternatives = sorted((re.escape(t) for t in self.terms), key=len, reverse=True)
         self._pattern = (
             re.compile(r"(?<!\w)(?:%s)[\w.]*" % "|".join(alternatives), re.IGNORECASE) if alternatives else None
         )
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, matched term) of each query word in `text`."""
+        """(start, end, matched term) of each query word in `text` (among its first MAX_MATCHES candidates)."""
+        return self._spans(text, MAX_MATCHES)[0]
+
+    def _spans(self, text: str, limit: int) -> tuple[list[tuple[int, int, str]], int]:
+        """The spans among the first `limit` candidate words in `text`, and how many candidates were read."""
         if self._pattern is None:
-            return []
-        found = []
-        for match in self._pattern.finditer(text):
+            return [], 0
+        found, candidates = [], list(islice(self._pattern.finditer(text), limit))
+        for match in candidates:
             word = match.group(0).rstrip(".").lower()
-            key = word if word in self.terms else stem(word)
+            # Stemming only takes off a short suffix: a far longer word (a pasted blob) is none of ours.
+            key = word if word in self.terms or len(word) > self._longest_word else stem(word)
             if key in self.terms:
                 found.append((match.start(), match.start() + len(word), key))
-        return found
+        return found, len(candidates)
 
     def mark(self, text: str) -> Markup:
         """Escape `text` and wrap each query word in <mark>."""
@@ -60,8 +70,10 @@ def best_snippet(sections: Sequence[Sequence[str]], highlighter: Highlighter, fa
     """The passage of the section that matches the most distinct query words."""
     best: tuple[int, int] | None = None
     best_section = None
+    left = MAX_MATCHES  # for all the sections together
     for heading, anchor, text in sections:
-        spans = highlighter.spans(text)
+        spans, read = highlighter._spans(text, left) if left > 0 else ([], 0)
+        left -= read
         if not spans:
             continue
         score = (len({term for _, _, term in spans}), len(spans))
@@ -77,11 +89,7 @@ def best_snippet(sections: Sequence[Sequence[str]], highlighter: Highlighter, fa
 
 def _window(text: str, spans: list[tuple[int, int, str]]) -> tuple[int, int]:
     """The SNIPPET_WIDTH-character window holding the most distinct matched words."""
-    best_start, best_count = spans[0][0], 0
-    for i, (start, _, _) in enumerate(spans):
-        terms = {term for s, _, term in spans[i:] if s < start + SNIPPET_WIDTH - 20}
-        if len(terms) > best_count:
-            best_start, best_count = start, len(terms)
+    best_start = _densest_start(spans)
     # Begin a little before the first match, at a word boundary (or the start of its line).
     line_start = text.rfind("\n", 0, best_start) + 1
     start = max(line_start, best_start - 60)
@@ -93,6 +101,28 @@ def _window(text: str, spans: list[tuple[int, int, str]]) -> tuple[int, int]:
         space = text.rfind(" ", start, end)
         end = space if space > best_start else end
     return start, end
+
+
+def _densest_start(spans: list[tuple[int, int, str]]) -> int:
+    """Where the window with the most distinct matched words starts (the first such, at a match).
+
+    One pass with a window sliding over the matches in order, counting the terms inside it: an
+    article repeating one word 100,000 times costs 100,000 steps, not their square.
+    """
+    best_start, best_count = spans[0][0], 0
+    inside: dict[str, int] = {}
+    end = 0  # spans[i:end] start within the window of spans[i]
+    for i, (start, _, _) in enumerate(spans):
+        while end < len(spans) and spans[end][0] < start + SNIPPET_WIDTH - 20:
+            inside[spans[end][2]] = inside.get(spans[end][2], 0) + 1
+            end += 1
+        if len(inside) > best_count:
+            best_start, best_count = start, len(inside)
+        term = spans[i][2]
+        inside[term] -= 1
+        if not inside[term]:
+            del inside[term]
+    return best_start
 
 
 def _shorten(text: str, width: int) -> str:
