@@ -4,27 +4,36 @@ Real articles arrive as their authors wrote them: unknown keys, DocFX convention
 strict parser rejects. The reader keeps every key it does not understand (export writes them
 back), falls back to a line-based reading where YAML quoting is broken, and reports a file it
 cannot read as `path:line: reason` instead of raising.
+
+Files come from anywhere (a share, a zip from another team), so reading is bounded: a file is
+refused from its size before it is read, front matter has a size and a nesting limit and no YAML
+aliases, and a symbolic link never leads the import out of the folder it was given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from kb import store
-from kb.datafiles import DataFileError
+from kb import limits, store
+from kb.datafiles import DataFileError, RefusingComposer, YAMLRefused
 from kb.models import Article, Audience, Status, User
 
 KEY_ORDER = ("title", "slug", "summary", "product", "audience", "status", "tags")
 # Keys that other publishing systems use for one of ours. DocFX calls the summary `description`.
 ALIASES = {"description": "summary"}
+# Real front matter is a few hundred characters; a limit keeps YAML parsing cheap whatever the file.
+MAX_FRONT_MATTER_CHARS = 64 * 1024
 
 
 class ArticleFileError(DataFileError):
@@ -52,8 +61,9 @@ class ParsedFile:
 # --- reading ------------------------------------------------------------------------------------
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as written: `ms.date: 2023-12-25` must export unchanged."""
+class _FrontMatterLoader(RefusingComposer, yaml.SafeLoader):
+    """SafeLoader that leaves dates as written (`ms.date: 2023-12-25` must export unchanged) and
+    refuses aliases and deep nesting (see RefusingComposer)."""
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
@@ -65,13 +75,36 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
 def read_article_file(path: Path, *, default_status: Status = Status.PUBLISHED, name: str | None = None) -> ParsedFile:
     """Parse one article file; raise ArticleFileError when it cannot be imported."""
     name = name or str(path)
-    text = _decode(path.read_bytes(), name)
+    text = _decode(_read_bounded(path, name), name)
     front_lines, body = _split_front_matter(text, name)
     warnings: list[FileWarning] = []
     meta = _load_front_matter(front_lines, name, warnings)
     data = _fields_from(meta, front_lines, path, name, default_status, warnings)
     data.body = body
     return ParsedFile(name, data, warnings, _key_lines(front_lines))
+
+
+def _read_bounded(path: Path, name: str) -> bytes:
+    """Read the file, refusing one far larger than an article from its size, before reading it."""
+    body_limit = limits.limit("MAX_ARTICLE_BYTES")
+    cap = body_limit + MAX_FRONT_MATTER_CHARS
+    try:
+        # O_NONBLOCK: opening a FIFO named like an article must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ArticleFileError(name, None, "not a regular file")
+            raw = fh.read(cap + 1) if info.st_size <= cap else b""
+    except OSError as exc:
+        raise ArticleFileError(name, None, f"cannot be read ({exc.strerror or exc})") from None
+    if info.st_size > cap or len(raw) > cap:
+        size = max(info.st_size, len(raw))
+        reason = f"the file is {size:,} bytes, more than an article may be (the body limit is {body_limit:,} bytes)"
+        raise ArticleFileError(name, None, reason)
+    if not raw:
+        raise ArticleFileError(name, None, "the file is empty")
+    return raw
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -89,20 +122,28 @@ def _split_front_matter(text: str, name: str) -> tuple[list[str], str]:
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise ArticleFileError(name, 1, "no front matter: the file must start with a '---' line")
+    size = 0
     for number, line in enumerate(lines[1:], start=1):
         if line.rstrip() in ("---", "..."):
             return lines[1:number], "\n".join(lines[number + 1 :])
+        size += len(line) + 1
+        if size > MAX_FRONT_MATTER_CHARS:
+            raise ArticleFileError(
+                name, 1, f"front matter is longer than {MAX_FRONT_MATTER_CHARS:,} characters (or its '---' is missing)"
+            )
     raise ArticleFileError(name, 1, "front matter is not closed: no second '---' line")
 
 
 def _load_front_matter(lines: list[str], name: str, warnings: list[FileWarning]) -> dict[str, Any]:
     try:
         meta = yaml.load("\n".join(lines), Loader=_FrontMatterLoader)
+    except YAMLRefused as exc:  # not a quoting slip: the lenient reading must not accept it either
+        raise ArticleFileError(name, exc.problem_mark.line + 2, f"front matter: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        meta = _lenient_front_matter(lines)
+        meta = _lenient_front_matter(lines, name)
         if meta is None:
             raise ArticleFileError(name, line, f"front matter is not valid YAML: {problem}") from None
         warnings.append(FileWarning(name, line, f"front matter is not valid YAML ({problem}); read line by line"))
@@ -116,42 +157,67 @@ def _load_front_matter(lines: list[str], name: str, warnings: list[FileWarning])
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w.\-]*)\s*:(?:\s+(.*))?$")
 
 
-def _lenient_front_matter(lines: list[str]) -> dict[str, Any] | None:
+def _lenient_front_matter(lines: list[str], name: str) -> dict[str, Any] | None:
     """Read front matter line by line when YAML rejects it; None when even that fails.
 
     Only mis-quoted scalars are rescued (a quoted phrase followed by more text, unescaped quotes
-    inside quotes): anything else that is not `key: value`, a list item or a comment is an error.
+    inside quotes): anything else that is not `key: value`, a list item or a comment is an error,
+    and what the YAML loader refuses (an anchor on this line) stays refused.
     """
     meta: dict[str, Any] = {}
-    key = None
-    for line in lines:
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        item = re.match(r"^\s*-\s+(.*)$", line)
-        if item and key is not None and isinstance(meta[key], list):
-            meta[key].append(_lenient_scalar(item.group(1)))
-            continue
-        match = _KEY_LINE.match(line.rstrip())
-        if match is None:
+    key: Any = None
+    for number, line in enumerate(lines, start=2):
+        try:
+            key = _lenient_line(line, meta, key)
+        except YAMLRefused as exc:
+            raise ArticleFileError(name, number, f"front matter: {exc.problem}") from None
+        if key is _UNREADABLE:
             return None
-        key, value = match.group(1), (match.group(2) or "").strip()
-        if not value:
-            meta[key] = []
-        elif value[0] in "[{":
-            try:
-                meta[key] = yaml.load(value, Loader=_FrontMatterLoader)
-            except yaml.YAMLError:
-                return None
-        else:
-            meta[key] = _lenient_scalar(value)
     return {k: (v if v != [] else None) for k, v in meta.items()}
+
+
+def _lenient_line(line: str, meta: dict[str, Any], key: str | None) -> Any:
+    """Add what `line` says to `meta`; return the key list items now belong to, or _UNREADABLE."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return key
+    item = re.match(r"^\s*-\s+(.*)$", line)
+    if item and key is not None and isinstance(meta[key], list):
+        meta[key].append(_lenient_scalar(item.group(1)))
+        return key
+    match = _KEY_LINE.match(line.rstrip())
+    if match is None:
+        return _UNREADABLE
+    key, value = match.group(1), (match.group(2) or "").strip()
+    if not value:
+        meta[key] = []
+    elif value[0] in "[{":
+        meta[key] = _lenient_flow(value)
+        if meta[key] is _UNREADABLE:
+            return _UNREADABLE
+    else:
+        meta[key] = _lenient_scalar(value)
+    return key
+
+
+_UNREADABLE = object()
+
+
+def _lenient_flow(value: str) -> Any:
+    try:
+        return yaml.load(value, Loader=_FrontMatterLoader)
+    except YAMLRefused:
+        raise
+    except yaml.YAMLError:
+        return _UNREADABLE
 
 
 def _lenient_scalar(value: str) -> Any:
     value = re.sub(r"\s+#.*$", "", value) if not value.startswith(("'", '"')) else value
     try:
         return yaml.load(value, Loader=_FrontMatterLoader)
+    except YAMLRefused:
+        raise
     except yaml.YAMLError:
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             return value[1:-1]
@@ -294,10 +360,44 @@ class ImportReport:
 
 
 def article_paths(path: Path) -> list[Path]:
-    """The article files at `path`: the file itself, or every `*.md` below a folder, sorted."""
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*.md") if p.is_file() and not p.name.startswith("."))
-    return [path]
+    """The article files at `path`: the file itself, or every `*.md` below a folder, sorted.
+
+    Symbolic links are listed, never walked into (so a link loop cannot recurse): a linked folder
+    leading out of `path` is listed itself, for the import to name it as refused; one inside it is
+    walked anyway; a linked file whose target is listed already would be the same article twice.
+    """
+    if not path.is_dir():
+        return [path]
+    root = path.resolve()
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(path):
+        base = Path(folder)
+        found += [base / f for f in files if f.endswith(".md") and not f.startswith(".")]
+        found += [base / d for d in dirs if (base / d).is_symlink() and _outside(base / d, root)]
+    real = {p.resolve() for p in found if not p.is_symlink()}
+    return sorted(p for p in found if not (p.is_symlink() and _target(p) in real))
+
+
+def _target(path: Path) -> Path | None:
+    """Where a link finally leads, or None for a broken or looping one."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python before 3.13)
+        return None
+
+
+def _outside(path: Path, root: Path) -> bool:
+    target = _target(path)
+    return target is None or not target.is_relative_to(root)
+
+
+def refuse_links_out(path: Path, root: Path, name: str) -> None:
+    """Refuse a file that leads out of the imported folder, or nowhere, through a symbolic link."""
+    target = _target(path)
+    if target is None:
+        raise ArticleFileError(name, None, "a broken or looping symbolic link: not imported")
+    if not target.is_relative_to(root.resolve()):
+        raise ArticleFileError(name, None, f"a symbolic link to {target}, outside the imported folder: not imported")
 
 
 def import_articles(
@@ -318,15 +418,26 @@ def import_articles(
     the second file: neither silently overwrites the other. `checkpoint` (the caller's commit)
     runs after every `batch` files, so an import into a live kb never holds the database's
     write lock for long: agents keep searching and authors keep saving meanwhile.
+
+    Whatever goes wrong with one file is that file's error: the store saves each article in a
+    savepoint, so a failed save leaves the others of the batch in place. Only a database that
+    cannot be reached (or a session a failure left unusable) stops the import.
     """
     report = ImportReport()
     claimed: dict[str, str] = {}
     for number, path in enumerate(paths, start=1):
         name = str(path.relative_to(root)) if root else str(path)
         try:
+            refuse_links_out(path, root or path.parent, name)
             _import_one(session, path, name, user, default_status, claimed, report)
         except ArticleFileError as error:
             report.errors.append(error)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one odd file must not stop the import of the rest
+            if not session.is_active:
+                raise
+            report.errors.append(ArticleFileError(name, None, f"not imported: {type(exc).__name__}: {exc}"[:300]))
         if on_file:
             on_file(path)
         if checkpoint and number % batch == 0:

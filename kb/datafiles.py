@@ -9,6 +9,49 @@ from typing import Any
 import yaml
 
 
+class YAMLRefused(yaml.MarkedYAMLError):
+    """Valid YAML that kb will not load (see RefusingComposer), with the place it starts."""
+
+
+class RefusingComposer:
+    """Loader mixin refusing anchors, aliases and deep nesting, which kb's files never need.
+
+    An alias repeats a value without copying it in the file: ten levels of ten aliases each make a
+    500-byte file stand for 10^10 values, which anything walking the result (JSON, the database)
+    copies out in full. PyYAML also composes nesting recursively, so a few thousand '[' end in
+    RecursionError. Both are refused where they start, with the line. Refusing every anchor is
+    enough: an alias can then only name an undefined anchor, which PyYAML reports as an error.
+    """
+
+    MAX_DEPTH = 20
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if not isinstance(event, yaml.AliasEvent) and event.anchor is not None:
+            raise YAMLRefused(
+                problem="anchors and aliases ('&name', '*name') are not accepted: write the value out",
+                problem_mark=event.start_mark,
+            )
+        depth = getattr(self, "_kb_depth", 0)
+        if depth >= self.MAX_DEPTH:
+            raise YAMLRefused(problem=f"nested deeper than {self.MAX_DEPTH} levels", problem_mark=event.start_mark)
+        self._kb_depth = depth + 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._kb_depth = depth
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:  # an integer of 5,000 digits, a date with month 13
+            raise YAMLRefused(problem=f"a value kb cannot read ({exc})", problem_mark=node.start_mark) from None
+
+
+class _ListLoader(RefusingComposer, yaml.BaseLoader):
+    """BaseLoader keeps every value as written: 0x80070643 is an error code, not a number."""
+
+
 @dataclass
 class DataFileError(Exception):
     """A file kb cannot use: `path:line: reason` (the line when known)."""
@@ -26,8 +69,7 @@ def load_list(path: Path, *, expected: str) -> list[Any]:
     """Load a YAML file holding a list, every scalar as text; `expected` describes an entry."""
     name = path.name
     try:
-        # BaseLoader keeps every value as written: 0x80070643 is an error code, not a number.
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_ListLoader)
     except UnicodeDecodeError:
         raise DataFileError(name, None, "not UTF-8 text") from None
     except yaml.YAMLError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from kb import store
 from kb.db import get_session
-from kb.models import Article, Revision
+from kb.models import Article, Revision, Role
 
 GOOD = """---
 title: VPN connects but nothing loads
@@ -193,3 +194,132 @@ def test_missing_path_and_empty_folder_are_clear_errors(runner, tmp_path):
     (tmp_path / "empty").mkdir()
     result = runner.invoke(args=["import", str(tmp_path / "empty")])
     assert result.exit_code != 0 and "no .md article files found" in result.output
+
+
+# --- hostile files: each is refused with its place and reason, the good ones still import -------
+
+
+def alias_bomb(levels: int = 6) -> str:
+    """Front matter whose aliases stand for 9**levels values (the 'billion laughs', kept small)."""
+    lines = ["---", "title: Laughs", "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    return "\n".join([*lines, "---", "Body", ""])
+
+
+HOSTILE_FILES = [
+    ("bomb.md", alias_bomb(), "bomb.md:3: front matter: anchors and aliases ('&name', '*name') are not accepted"),
+    (
+        # YAML rejects line 2 (a quoting slip), and the line-by-line reading must not take the anchor either.
+        "misquoted-anchor.md",
+        '---\ntitle: "Server Busy" error\ntags: &t [a, b]\n---\nBody\n',
+        "misquoted-anchor.md:3: front matter: anchors and aliases",
+    ),
+    ("deep.md", "---\ntitle: Deep\nx: " + "[" * 3000 + "\n---\nBody\n", "deep.md:3: front matter: nested deeper than"),
+    (
+        "huge-number.md",
+        f"---\ntitle: Number\nsize: {'9' * 5000}\n---\nBody\n",
+        "huge-number.md:3: front matter: a value kb cannot read",
+    ),
+    (
+        "big-front-matter.md",
+        "---\ntitle: Big\n" + "".join(f"key{i}: {'x' * 60}\n" for i in range(2000)) + "---\nBody\n",
+        "big-front-matter.md:1: front matter is longer than 65,536 characters",
+    ),
+    ("surrogate.md", '---\ntitle: Odd tag\ntags: ["x\\ud800y"]\n---\nBody\n', "surrogate.md:3: tags:"),
+    ("empty.md", b"", "empty.md: the file is empty"),
+]
+
+
+@pytest.mark.parametrize("name,content,message", HOSTILE_FILES, ids=[h[0] for h in HOSTILE_FILES])
+def test_hostile_file_is_refused_with_its_place_and_good_files_still_import(
+    app, runner, tmp_path, name, content, message
+):
+    write(tmp_path / "in", "good.md", GOOD)
+    write(tmp_path / "in", name, content)
+    result = runner.invoke(args=["import", str(tmp_path / "in")])
+    assert result.exit_code == 1
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)  # a message, exit 1
+    assert "1 created" in result.output and "1 skipped" in result.output
+    with app.app_context():
+        assert store.find_by_slug(get_session(), "vpn-nothing-loads") is not None
+
+
+def test_a_file_far_larger_than_an_article_is_refused_from_its_size(app, runner, tmp_path):
+    write(tmp_path / "in", "good.md", GOOD)
+    with open(tmp_path / "in" / "huge.md", "wb") as sparse:  # 50 MB on paper, nothing on disk
+        sparse.write(b"---\ntitle: Huge\n---\n")
+        sparse.truncate(50 * 1024 * 1024)
+    result = runner.invoke(args=["import", str(tmp_path / "in")])
+    assert result.exit_code == 1
+    assert "huge.md: the file is 52,428,800 bytes, more than an article may be" in result.output
+    assert "1 created" in result.output
+
+
+def test_every_good_file_imports_when_bad_ones_sit_between_them(app, runner, tmp_path):
+    folder = tmp_path / "in"
+    for number in range(3):
+        write(folder, f"{number}-good.md", GOOD.replace("vpn-nothing-loads", f"good-{number}"))
+    write(folder, "1-number.md", f"---\ntitle: {'1' * 5000}\n---\nBody\n")  # once ended the import
+    write(folder, "1-surrogate.md", '---\ntitle: "Bad \\udc00"\n---\nBody\n')
+    write(folder, "2-bomb.md", alias_bomb())
+    result = runner.invoke(args=["import", str(folder)])
+    assert result.exit_code == 1
+    assert "3 created, 0 updated, 0 unchanged, 3 skipped." in result.output
+    assert "1-number.md:2:" in result.output and "2-bomb.md:3:" in result.output
+    assert "1-surrogate.md:2: title:" in result.output and "surrogate" in result.output
+    assert "3 file(s) could not be imported" in result.output
+    with app.app_context():
+        assert {a.slug for a in store.list_articles(get_session(), role=Role.ADMIN)} == {"good-0", "good-1", "good-2"}
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_symbolic_links_never_lead_the_import_out_of_its_folder(app, runner, tmp_path):
+    outside, folder = tmp_path / "outside", tmp_path / "in"
+    write(outside, "secret.md", GOOD.replace("vpn-nothing-loads", "secret"))
+    write(folder, "good.md", GOOD)
+    write(folder, "sub/inner.md", GOOD.replace("vpn-nothing-loads", "inner"))
+    (folder / "secret.md").symlink_to(outside / "secret.md")
+    (folder / "elsewhere").symlink_to(outside, target_is_directory=True)
+    (folder / "loop.md").symlink_to(folder / "loop.md")
+    (folder / "again").symlink_to(folder, target_is_directory=True)  # a folder loop: walked once
+    (folder / "alias.md").symlink_to(folder / "sub" / "inner.md")  # the same file: imported once
+    result = runner.invoke(args=["import", str(folder)])
+    assert result.exit_code == 1
+    assert (
+        f"secret.md: a symbolic link to {(outside / 'secret.md').resolve()}, outside the imported folder"
+        in result.output
+    )
+    assert f"elsewhere: a symbolic link to {outside.resolve()}, outside the imported folder" in result.output
+    assert "loop.md: a broken or looping symbolic link" in result.output
+    assert "2 created, 0 updated, 0 unchanged, 3 skipped." in result.output
+    with app.app_context():
+        assert {a.slug for a in store.list_articles(get_session(), role=Role.ADMIN)} == {"vpn-nothing-loads", "inner"}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_pipe_named_like_an_article_is_reported_not_waited_on(app, runner, tmp_path):
+    write(tmp_path / "in", "good.md", GOOD)
+    os.mkfifo(tmp_path / "in" / "pipe.md")  # reading it would wait for a writer forever
+    result = runner.invoke(args=["import", str(tmp_path / "in")])
+    assert "pipe.md: not a regular file" in result.output and "1 created" in result.output
+
+
+def test_anchors_in_the_imported_synonyms_file_are_refused_with_the_line(app, runner, tmp_path):
+    write(tmp_path / "in", "good.md", GOOD)
+    write(tmp_path / "in", "synonyms.yaml", "- &wifi [wifi, wireless]\n- *wifi\n")
+    result = runner.invoke(args=["import", str(tmp_path / "in")])
+    assert result.exit_code == 1
+    assert "synonyms.yaml:1: not valid YAML (anchors and aliases" in result.output
+    assert "1 created" in result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_a_synonyms_file_linked_from_outside_the_folder_is_refused(app, runner, tmp_path):
+    write(tmp_path / "outside", "synonyms.yaml", "- [wifi, wireless]\n")
+    write(tmp_path / "in", "good.md", GOOD)
+    (tmp_path / "in" / "synonyms.yaml").symlink_to(tmp_path / "outside" / "synonyms.yaml")
+    result = runner.invoke(args=["import", str(tmp_path / "in")])
+    assert result.exit_code == 1
+    assert "synonyms.yaml: a symbolic link to" in result.output and "synonym groups added" not in result.output
