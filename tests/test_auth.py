@@ -100,5 +100,6 @@ def test_login_is_rate_limited(tmp_path):
     app = make_app(tmp_path, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
     app.test_client_class = KbClient
     client = app.test_client()
-    statuses = [client.submit("/login", {"username": "x", "password": "wrong-password"}).status_code for _ in range(4)]
-    assert statuses == [401, 401, 401, 429]
+    responses = [client.submit("/login", {"username": f"x{n}", "password": "wrong-password"}) for n in range(4)]
+    assert [r.status_code for r in responses] == [401, 401, 401, 429]
+    assert 1 <= int(responses[-1].headers["Retry-After"]) <= 60

@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from kb import auth
+from kb import auth, tokens
 from kb.cli.instance import ensure_database
 from kb.db import get_session
 from kb.models import Role, User
@@ -62,11 +62,11 @@ def user_passwd(username: str, password: str | None, generate: bool) -> None:
             password = auth.generate_password()
         elif password is None:
             password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-        auth.set_password(session, user, password)
+        revoked = auth.set_password(session, user, password)
     except auth.AuthError as exc:
         raise click.ClickException(str(exc)) from None
     session.commit()
-    click.echo(f"Password of '{username}' changed.")
+    click.echo(f"Password of '{username}' changed: {auth.ended_access(revoked)}.")
     if generate:
         click.echo(f"Password: {password}")
 
@@ -78,27 +78,59 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.argument("username")
+@click.option("--name", default="", help="What the token is for (shown where tokens are listed).")
 @with_appcontext
-def token_create(username: str) -> None:
+def token_create(username: str, name: str) -> None:
     """Create an API token for USERNAME; it is printed once, on the last line."""
     session = get_session()
     user = _existing_user(username)
-    secret = auth.create_token(session, user)
+    try:
+        issued = tokens.issue_token(session, user, name)
+    except tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from None
     session.commit()
-    click.echo(f"Token for '{username}' ({user.role.value}). Store it now: it cannot be shown again.")
-    click.echo(secret)
+    click.echo(f"Token {issued.token.id} for '{username}' ({user.role.value}). Store it now: it cannot be shown again.")
+    click.echo(issued.secret)
+
+
+@token_group.command("list")
+@click.argument("username")
+@with_appcontext
+def token_list(username: str) -> None:
+    """List the API tokens of USERNAME that still work."""
+    listed = tokens.live_tokens(get_session(), _existing_user(username))
+    for token in listed:
+        used = token.last_used_at.strftime("%Y-%m-%d %H:%M") if token.last_used_at else "never"
+        created = token.created_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{token.id:>6}  {token.prefix}…  created {created}  last used {used}  {token.name}".rstrip())
+    if not listed:
+        click.echo(f"'{username}' has no API tokens.")
 
 
 @token_group.command("revoke")
 @click.argument("username")
+@click.option(
+    "--id",
+    "token_id",
+    type=click.IntRange(1, auth.MAX_DATABASE_ID),
+    help="Revoke only this token (see `kb token list`).",
+)
 @with_appcontext
-def token_revoke(username: str) -> None:
-    """Revoke every API token of USERNAME."""
+def token_revoke(username: str, token_id: int | None) -> None:
+    """Revoke the API tokens of USERNAME: every one, or the one given with --id."""
     session = get_session()
     user = _existing_user(username)
-    count = auth.revoke_tokens(session, user)
+    if token_id is None:
+        count = tokens.revoke_tokens(session, user)
+        session.commit()
+        click.echo(f"Revoked {count} token(s) of '{username}'.")
+        return
+    try:
+        token = tokens.revoke_token(session, user, token_id)
+    except tokens.TokenNotFound:
+        raise click.ClickException(f"'{username}' has no API token {token_id} that is not already revoked.") from None
     session.commit()
-    click.echo(f"Revoked {count} token(s) of '{username}'.")
+    click.echo(f"Revoked token {token.id} ({token.prefix}…) of '{username}'.")
 
 
 def _existing_user(username: str) -> User:

@@ -1,22 +1,32 @@
-"""Logging in and out, and a user's own password."""
+"""Logging in and out, and a person's own account: their password and their API tokens."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, logout_user
 
-from kb import auth
+from kb import auth, tokens
 from kb.db import get_session
-from kb.security import limiter
+from kb.security import (
+    is_failed_attempt,
+    limiter,
+    login_account_key,
+    password_change_limit,
+    password_guess_limit,
+)
 
 bp = Blueprint("account", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow `next` to a path on this site, never to another host."""
-    if not target:
+    """Only follow `next` to a path on this site, never to another host.
+
+    A backslash counts as a slash in browsers ("/\\evil.example" is another host), and a control
+    character (a CR/LF pair) cannot go into a Location header at all.
+    """
+    if not target or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return url_for("agent.search")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -25,43 +35,96 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(password_guess_limit, methods=["POST"])
+@limiter.limit(password_guess_limit, methods=["POST"], key_func=login_account_key, deduct_when=is_failed_attempt)
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
-    if request.method == "POST":
-        user = auth.authenticate(get_session(), request.form.get("username", ""), request.form.get("password", ""))
-        if user is not None:
-            login_user(user, remember=bool(request.form.get("remember")))
-            return redirect(_safe_next(request.args.get("next")))
+    if request.method == "GET":
+        return render_template("account/login.html", username="")
+    username = request.form.get("username", "")
+    try:
+        user = auth.authenticate(get_session(), username, request.form.get("password", ""))
+    except auth.AuthError as exc:
+        flash(str(exc), "error")
+        return render_template("account/login.html", username=""), 400
+    if user is None:
         flash("Wrong username or password.", "error")
-        return render_template("account/login.html", username=request.form.get("username", "")), 401
-    return render_template("account/login.html", username="")
+        return render_template("account/login.html", username=username), 401
+    auth.log_in(user, remember=bool(request.form.get("remember")))
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Log out here and everywhere: a copy of this browser's cookies must not stay logged in."""
+    if current_user.is_authenticated and not auth.is_bearer_request():
+        session = get_session()
+        auth.end_sessions(session, current_user._get_current_object())
+        session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("account.login"))
 
 
+@bp.route("/account")
+@login_required
+def home():
+    return _account_page()
+
+
+def _account_page(*, new_token: tokens.IssuedToken | None = None, status: int = 200):
+    listed = tokens.live_tokens(get_session(), current_user)
+    return render_template("account/account.html", tokens=listed, new_token=new_token), status
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@password_change_limit
 def password():
-    if request.method == "POST":
-        session = get_session()
-        if auth.authenticate(session, current_user.username, request.form.get("current", "")) is None:
-            flash("Your current password is not right.", "error")
-        elif request.form.get("new") != request.form.get("confirm"):
-            flash("The two new passwords differ.", "error")
-        else:
-            try:
-                auth.set_password(session, current_user, request.form.get("new", ""))
-            except auth.AuthError as exc:
-                flash(str(exc), "error")
-            else:
-                session.commit()
-                flash("Password changed.", "info")
-                return redirect(url_for("agent.search"))
-    return render_template("account/password.html")
+    if request.method == "GET":
+        return redirect(url_for("account.home"))
+    session = get_session()
+    user = current_user._get_current_object()
+    form = request.form
+    try:
+        revoked = auth.change_own_password(
+            session, user, form.get("current", ""), form.get("new", ""), form.get("confirm", "")
+        )
+    except auth.AuthError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _account_page(status=400)
+    session.commit()
+    auth.stay_logged_in(user)
+    flash(f"Password changed. You stay logged in here; your other {auth.ended_access(revoked)}.", "info")
+    return redirect(url_for("account.home"))
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+def create_token():
+    session = get_session()
+    try:
+        issued = tokens.issue_token(session, current_user._get_current_object(), request.form.get("name", ""))
+    except tokens.TokenError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _account_page(status=400)
+    session.commit()
+    # Shown in this answer only: a flashed message would travel in the session cookie.
+    return _account_page(new_token=issued)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    session = get_session()
+    try:
+        token = tokens.revoke_token(session, current_user._get_current_object(), token_id)
+    except tokens.TokenNotFound:
+        session.rollback()
+        abort(404)
+    session.commit()
+    flash(f"API token {token.prefix}… revoked: it no longer works.", "info")
+    return redirect(url_for("account.home"))
