@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kb import background
 from kb.models import Article
-from kb.search import indexer
+from kb.search import indexer, set_aside
 
 
 def is_healthy(app: Flask, session: Session) -> bool:
@@ -27,7 +27,6 @@ def is_healthy(app: Flask, session: Session) -> bool:
 def status(app: Flask, session: Session) -> dict[str, Any]:
     """The state of this process's database connection, index, index writer and search log."""
     index_dir = Path(app.config["INDEX_DIR"])
-    state = indexer.read_state(index_dir)
     writer = background.index_writer(app)
     writer_status = writer.status() if writer else None
     buffer = app.extensions["kb.searchlog"]
@@ -41,7 +40,7 @@ def status(app: Flask, session: Session) -> dict[str, Any]:
             "readable": indexer.check(index_dir) is None,
             "problem": indexer.check(index_dir),
             "pending_articles": indexer.pending_articles(session, index_dir),
-            "set_aside": {str(k): v for k, v in state.failed.items()},
+            "set_aside": set_aside(session),
         },
         "index_writer": {
             "running_here": bool(writer_status and writer_status.is_writer),

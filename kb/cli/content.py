@@ -69,6 +69,9 @@ def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> Non
     session = get_session()
     synonyms_file, golden_file = folder / vocabulary.FILE_NAME, folder / golden.FILE_NAME
     try:
+        for data_file in (synonyms_file, golden_file):
+            if data_file.is_symlink():
+                articlefiles.refuse_links_out(data_file, folder, data_file.name)
         if synonyms_file.is_file():
             added = vocabulary.import_groups(session, vocabulary.read_file(synonyms_file))
             click.echo(f"{synonyms_file.name}: {added} synonym groups added.")
@@ -130,8 +133,10 @@ def reindex_command() -> None:
     except kb_search.IndexBusy as exc:
         raise click.ClickException(f"{exc} Try again in a minute.") from None
     click.echo(f"Indexed {count} articles in {current_app.config['INDEX_DIR']}.")
-    for article_id, reason in kb_search.indexer.read_state(kb_search.index_dir()).failed.items():
-        click.echo(f"warning: article {article_id} could not be indexed ({reason})", err=True)
+    for slug, reason in kb_search.set_aside(get_session()).items():
+        click.echo(
+            f"warning: skipped {slug}: it could not be indexed ({reason}); fix the article and save it", err=True
+        )
 
 
 @click.command("search")

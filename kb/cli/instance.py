@@ -45,17 +45,23 @@ def ensure_admin() -> tuple[str, str | None] | None:
     return username, None if configured else password
 
 
-def ensure_index(*, wait_for_writer: bool = False) -> None:
+def ensure_index(*, wait_for_writer: bool = False, catch_up: bool = True) -> None:
     """Bring the search index up to date: as its writer, or through the running kb that writes it.
 
     When a `kb serve` of this index is running, it is the index's only writer: this command
     leaves the work to it and, with `wait_for_writer`, shows its progress until it is done.
+    Without `catch_up` only a missing or outdated index is built here: `kb serve` leaves pending
+    changes to its index writer, so it starts listening whatever the change log holds.
     A damaged index raises ClickException with the command that repairs it.
     """
     index_dir = kb_search.index_dir()
     lock = LeaderLock(index_dir / indexer.WRITER_LOCK_FILE)
     try:
-        if lock.try_acquire() or (wait_for_writer and _wait_for_writer(index_dir, lock)):
+        if catch_up or indexer.needs_rebuild(index_dir):
+            acquired = lock.try_acquire() or (wait_for_writer and _wait_for_writer(index_dir, lock))
+        else:
+            acquired = False
+        if acquired:
             try:
                 _apply_as_writer(index_dir)
             finally:
@@ -85,8 +91,8 @@ def _apply_as_writer(index_dir: Path) -> None:
             session.commit()  # end the read snapshot: the next pass sees what others committed meanwhile
             if not applied.remaining:
                 break
-    for article_id, reason in indexer.read_state(index_dir).failed.items():
-        click.echo(f"warning: article {article_id} could not be indexed ({reason}); see kb doctor", err=True)
+    for slug, reason in kb_search.set_aside(session).items():
+        click.echo(f"warning: {slug} could not be indexed ({reason}); see kb doctor", err=True)
 
 
 def _wait_for_writer(index_dir: Path, lock: LeaderLock) -> bool:
@@ -181,7 +187,7 @@ def serve_command(host: str, port: int, threads: int, workers: int) -> None:
     if first_start and get_session().scalar(select(Article.id).limit(1)) is None:
         _import_starter_articles()
     try:
-        ensure_index()
+        ensure_index(catch_up=False)
     except click.ClickException as exc:  # reading articles still works; search pages say how to fix
         click.echo(f"warning: {exc.message}", err=True)
     _announce_admin(created)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.models import Article
 from kb.search import indexer
 from kb.search.engine import SearchService, prior
 from kb.search.indexer import IndexBusy, IndexDamaged
@@ -31,6 +33,7 @@ __all__ = [
     "prior",
     "search",
     "service",
+    "set_aside",
 ]
 
 
@@ -65,3 +68,16 @@ def rebuild(session: Session, *, progress: indexer.Progress | None = None) -> in
 
 def check() -> str | None:
     return indexer.check(index_dir())
+
+
+def set_aside(session: Session) -> dict[str, str]:
+    """The articles the index writer could not index, slug -> why: shown to admins, named by the CLI.
+
+    They stay searchable in their last good version (or not at all) until someone fixes them;
+    everyone else's searches are not affected.
+    """
+    failed = indexer.read_state(index_dir()).failed
+    if not failed:
+        return {}
+    rows = session.execute(select(Article.id, Article.slug).where(Article.id.in_(list(failed))).order_by(Article.slug))
+    return {slug: failed[article_id] for article_id, slug in rows}

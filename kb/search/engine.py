@@ -25,6 +25,7 @@ from kb.models import Status
 from kb.search.indexer import IndexDamaged, is_index_error
 from kb.search.query import QueryPlan, Vocabulary, build, spelled_out
 from kb.search.results import FacetValue, Filters, SearchHit, SearchPage
+from kb.search.schema import spelling_fields
 from kb.search.scorer import Scorer
 from kb.search.snippets import Highlighter, best_snippet
 from kb.search.storage import MappedStorage
@@ -141,9 +142,11 @@ class SearchService:
         typing: bool = False,
     ) -> SearchPage:
         started = time.perf_counter()
+        statuses = list(statuses)
         with self.reading() as snapshot:
             searcher = snapshot.searcher
-            plan = build(text, searcher.reader(), vocabulary, typing=typing)
+            spelling = spelling_fields(s.value for s in statuses)
+            plan = build(text, searcher.reader(), vocabulary, typing=typing, spelling=spelling)
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
                 stored: dict[int, dict] = {}

@@ -40,7 +40,7 @@ from whoosh.writing import CLEAR, SegmentWriter
 from kb import changelog, feedback
 from kb.models import Article
 from kb.render import render_article
-from kb.search.schema import SCHEMA_VERSION, build_schema, code_tokens, weighted_text
+from kb.search.schema import SCHEMA_VERSION, build_schema, code_tokens, spelling_fields, weighted_text
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def document_for(article: Source) -> dict[str, Any]:
         "summary": article.summary,
         "codes": " ".join(dict.fromkeys(code_tokens(everything))),
         # The vocabulary only needs each word once (doc frequencies, not term frequencies).
-        "spelling": " ".join(dict.fromkeys(everything.lower().split())),
+        spelling_fields([article.status])[-1]: " ".join(dict.fromkeys(everything.lower().split())),
         "tags": ",".join(article.tags),
         "product": article.product,
         "audience": article.audience,

@@ -13,6 +13,7 @@ a clause whose alternatives add up:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -20,7 +21,7 @@ from typing import Iterable, Sequence
 from whoosh import query as wq
 from whoosh.reading import IndexReader
 
-from kb.search.schema import code_tokens, phrase_analyzer, spelling_analyzer, text_analyzer
+from kb.search.schema import PUBLISHED_SPELLING, code_tokens, phrase_analyzer, spelling_analyzer, text_analyzer
 from kb.search.scorer import Alternative, Clause, Word
 
 CODE_BOOST = 6.0
@@ -124,8 +125,47 @@ class Vocabulary:
         return 0, []
 
 
-def build(text: str, reader: IndexReader, vocabulary: Vocabulary | None = None, *, typing: bool = False) -> QueryPlan:
-    """Build the query for `text`. With `typing`, the last word is still being typed: match it as a prefix."""
+class Dictionary:
+    """The words a search may complete or correct to: only those of articles the caller may read.
+
+    An agent must never be offered "leeds office" for "leedz office" when "Leeds" is found only in
+    a draft about redundancies: each status group has its own spelling field (see kb.search.schema).
+    """
+
+    def __init__(self, reader: IndexReader, fieldnames: Sequence[str] = (PUBLISHED_SPELLING,)):
+        self.reader, self.fieldnames = reader, tuple(fieldnames)
+
+    def frequency(self, word: str) -> int:
+        """In how many readable articles `word` appears."""
+        return sum(self.reader.doc_frequency(name, word) for name in self.fieldnames)
+
+    def prefixed(self, prefix: str) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for name in self.fieldnames:
+            for term, info in self.reader.iter_prefix(name, prefix):
+                found[term.decode("utf-8") if isinstance(term, bytes) else term] += info.doc_frequency()
+        return found
+
+    def within(self, word: str, max_edits: int) -> set[str]:
+        return {t for name in self.fieldnames for t in self.reader.terms_within(name, word, max_edits, prefix=1)}
+
+    def doc_count(self) -> int:
+        return self.reader.doc_count()
+
+
+def build(
+    text: str,
+    reader: IndexReader,
+    vocabulary: Vocabulary | None = None,
+    *,
+    typing: bool = False,
+    spelling: Sequence[str] = (PUBLISHED_SPELLING,),
+) -> QueryPlan:
+    """Build the query for `text`. With `typing`, the last word is still being typed: match it as a prefix.
+
+    Completions and corrections come from the `spelling` fields: those of what the caller may read.
+    """
+    dictionary = Dictionary(reader, spelling)
     vocabulary = vocabulary or Vocabulary()
     concepts = _concepts(text, vocabulary)
     is_sentence = sum(1 for c in concepts if not c.quoted and c.code is None) >= SENTENCE_LENGTH
@@ -137,7 +177,7 @@ def build(text: str, reader: IndexReader, vocabulary: Vocabulary | None = None, 
         if is_sentence and not concept.quoted and concept.code is None and concept.surface in QUERY_STOP_WORDS:
             continue
         last = position == len(concepts) - 1
-        _expand(concept, reader, corrections, prefix=typing and last)
+        _expand(concept, dictionary, corrections, prefix=typing and last)
         clause = _clause(concept)
         if clause.alternatives:
             clauses.append(clause)
@@ -206,18 +246,18 @@ def _word_concepts(text: str, vocabulary: Vocabulary) -> list[Concept]:
     return concepts
 
 
-def _expand(concept: Concept, reader: IndexReader, corrections: dict[str, str], *, prefix: bool) -> None:
+def _expand(concept: Concept, dictionary: Dictionary, corrections: dict[str, str], *, prefix: bool) -> None:
     """Add typo corrections and prefix completions to a single-word concept."""
     if concept.quoted or concept.code is not None or " " in concept.surface:
         return
     word = concept.surface
-    completed = completions(reader, word) if prefix and len(word) >= MIN_PREFIX_LENGTH else []
-    if completed and reader.doc_frequency("spelling", word) == 0:
+    completed = completions(dictionary, word) if prefix and len(word) >= MIN_PREFIX_LENGTH else []
+    if completed and dictionary.frequency(word) == 0:
         concept.alternatives = concept.alternatives[1:]  # a fragment like "passw" is no word of its own
     for completion in completed:
         concept.alternatives.append((stems(completion), PREFIX_WEIGHT))
     # A word still being typed is not a typo while it is the start of known words.
-    close = [] if completed else corrections_for(reader, word)
+    close = [] if completed else corrections_for(dictionary, word)
     if close:
         corrections[word] = close[0]
         for candidate in close:
@@ -232,18 +272,14 @@ def _dedupe(alternatives: list[tuple[tuple[str, ...], float]]) -> list[tuple[tup
     return list(best.items())
 
 
-def completions(reader: IndexReader, prefix: str) -> list[str]:
+def completions(dictionary: Dictionary, prefix: str) -> list[str]:
     """The most frequent indexed words that start with `prefix` (bounded: typing must stay fast)."""
-    found = []
-    for term, info in reader.iter_prefix("spelling", prefix):
-        word = term.decode("utf-8") if isinstance(term, bytes) else term
-        if word.isalnum():  # "google.com" is no completion of "goog"
-            found.append((info.doc_frequency(), word))
-    found.sort(reverse=True)
+    found = [(count, word) for word, count in dictionary.prefixed(prefix).items() if word.isalnum()]
+    found.sort(reverse=True)  # "google.com" is no completion of "goog": only letters and digits
     return [term for _, term in found[:MAX_PREFIX_TERMS] if term != prefix]
 
 
-def corrections_for(reader: IndexReader, word: str) -> list[str]:
+def corrections_for(dictionary: Dictionary, word: str) -> list[str]:
     """Close spellings the index knows much better than `word`, most frequent first.
 
     One edit is allowed from 4 letters, two from 8; the first letter must agree, which is
@@ -251,27 +287,27 @@ def corrections_for(reader: IndexReader, word: str) -> list[str]:
     """
     if len(word) < 4 or not word.isalpha() or not stems(word):
         return []  # short, a code, or a stop word ("that" is no typo of "than")
-    own = reader.doc_frequency("spelling", word)
-    if own and own * TYPO_DOMINANCE > reader.doc_count():
+    own = dictionary.frequency(word)
+    if own and own * TYPO_DOMINANCE > dictionary.doc_count():
         return []  # no word can be that much more common: not worth scanning the vocabulary
     max_edits = 2 if len(word) >= 8 else 1
     candidates = []
-    for term in set(reader.terms_within("spelling", word, max_edits, prefix=1)) | _transpositions(reader, word):
+    for term in dictionary.within(word, max_edits) | _transpositions(dictionary, word):
         if term != word:
-            frequency = reader.doc_frequency("spelling", term)
+            frequency = dictionary.frequency(term)
             if frequency >= max(1, own) * TYPO_DOMINANCE or (own == 0 and frequency > 0):
                 candidates.append((frequency, term))
     candidates.sort(reverse=True)
     return [term for _, term in candidates[:MAX_TYPO_TERMS]]
 
 
-def _transpositions(reader: IndexReader, word: str) -> set[str]:
+def _transpositions(dictionary: Dictionary, word: str) -> set[str]:
     """Known words that differ from `word` by two swapped neighbouring letters ("accuont").
 
     People count a swap as one slip; Whoosh's edit distance counts two, so they are looked up here.
     """
     swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
-    return {w for w in swaps if w != word and reader.doc_frequency("spelling", w)}
+    return {w for w in swaps if w != word and dictionary.frequency(w)}
 
 
 def _clause(concept: Concept) -> Clause:

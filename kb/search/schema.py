@@ -7,7 +7,9 @@ is rebuilt from the database on open, since the index is only a projection of it
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
+from itertools import islice
+from typing import Iterable
 
 from whoosh import columns, fields
 from whoosh.analysis import (
@@ -16,12 +18,13 @@ from whoosh.analysis import (
     Filter,
     LowercaseFilter,
     RegexTokenizer,
-    StemFilter,
     StopFilter,
 )
+from whoosh.analysis.filters import STOP_WORDS
+from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Weights of an article's parts in the searched `text` field. Customers describe symptoms, so
 # the title and their own phrasings ("what the customer notices") count more than a passing
@@ -40,13 +43,105 @@ _WEIGHT_MARK = "kbpartweight"  # followed by the weight x 10: a token no article
 # ERR_CERT_DATE_INVALID, AADSTS50076), KB numbers, versions, paths and command switches.
 CODE_TOKEN = re.compile(r"[^\s,;()\[\]{}<>\"'`|]+")
 MAX_CODE_LENGTH = 100
-_LOOKS_LIKE_CODE = re.compile(r"(?=.*\d)(?=.*[a-z])|_|\\|::|\d[.\-]\d|^[a-z]:/|^/[a-z]", re.IGNORECASE)
+# A code has a digit and a letter, or a mark of its own. Searched as separate expressions: a
+# look-ahead like (?=.*\d) reads the rest of the token again from every position it is tried at.
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[a-z]", re.IGNORECASE)
+_CODE_MARK = re.compile(r"_|\\|::|\d[.\-]\d|^[a-z]:/|^/[a-z]", re.IGNORECASE)
 _HEX_CODE = re.compile(r"^0x([0-9a-f]{4,})$")
+_CODE_CANDIDATE = re.compile(r"[^\s,;()\[\]{}<>\"'`|]{3,}")  # a CODE_TOKEN long enough to be a code
+
+
+# Words, and distinct words, indexed per field of one article. Whoosh spends 1-2 µs on a word and
+# about 10 µs more on each new one (stemming, postings): a 500 KB body of one-letter lines holds
+# 250,000 words, a pasted list of hashes 50,000 distinct ones. All 197 real support articles kb was
+# tried on, 660 KB together, hold 100,000 words and 6,300 distinct ones.
+MAX_TOKENS = 100_000
+MAX_TERMS = 20_000
+
+
+class TokenLimitFilter(Filter):
+    """Pass on the first `limit` tokens only (the rest of a pasted log is not searchable)."""
+
+    def __init__(self, limit: int = MAX_TOKENS):
+        self.limit = limit
+
+    def __call__(self, tokens):
+        return islice(tokens, self.limit)
+
+
+class TermLimitFilter(Filter):
+    """Pass on the tokens of the first `limit` distinct words only."""
+
+    def __init__(self, limit: int = MAX_TERMS):
+        self.limit = limit
+
+    def __call__(self, tokens):
+        seen: set[str] = set()
+        for token in tokens:
+            if token.text in seen or len(seen) < self.limit:
+                seen.add(token.text)
+                yield token
+
+
+def _words() -> Analyzer:
+    """Words, bounded: the limits come before lowercasing and stemming, which cost most."""
+    return RegexTokenizer() | TokenLimitFilter() | TermLimitFilter()
+
+
+@lru_cache(maxsize=200_000)
+def _indexed_form(word: str, stop: bool) -> str | None:
+    """`word` as the index holds it (lowercased, stemmed, accents folded), None for a stop word."""
+    lowered = word.lower()
+    if stop and (len(lowered) < 2 or lowered in STOP_WORDS):
+        return None
+    return stem(lowered).translate(accent_map)
+
+
+class IndexFormFilter(Filter):
+    """Whoosh's LowercaseFilter, StopFilter (when `stop`), StemFilter and CharsetFilter(accent_map)
+    in one step, with the same output, and the part weights of PartWeightFilter (when `weights`).
+
+    The text and body fields analyse every word of an article, so the per-token work of five
+    chained generators and Whoosh's Python-level stem cache was a third of indexing a 500 KB
+    article; here each word is one lookup in a C-level cache shared by the whole process.
+    """
+
+    def __init__(self, *, stop: bool, weights: bool = False):
+        self.stop, self.weights = stop, weights
+
+    def __eq__(self, other):
+        return (
+            other is not None
+            and self.__class__ is other.__class__
+            and (self.stop, self.weights) == (other.stop, other.weights)
+        )
+
+    def __call__(self, tokens):
+        stop, weights, weight, pos = self.stop, self.weights, 1.0, None
+        for token in tokens:
+            if weights:
+                weight_mark = _part_weight(token.text)
+                if weight_mark is not None:
+                    weight = weight_mark
+                    continue
+                token.boost = weight
+            form = _indexed_form(token.text, stop)
+            if form is None:  # a stop word: kept, marked, only when the caller keeps stop words
+                if not token.removestops:
+                    token.text, token.stopped = token.text.lower().translate(accent_map), True
+                    yield token
+                continue
+            if stop and token.positions:  # renumbered without the stop words, as StopFilter does
+                pos = token.pos if pos is None else pos + 1
+                token.pos = pos
+            token.text, token.stopped = form, False
+            yield token
 
 
 def text_analyzer() -> Analyzer:
     """Words, lowercased, stop words removed, stemmed, accents folded."""
-    return RegexTokenizer() | LowercaseFilter() | StopFilter() | StemFilter() | CharsetFilter(accent_map)
+    return _words() | IndexFormFilter(stop=True)
 
 
 def phrase_analyzer() -> Analyzer:
@@ -55,7 +150,7 @@ def phrase_analyzer() -> Analyzer:
     Customers' phrasings are full of stop words ("that's not what I asked"); a phrase can only
     match them word for word when the positions keep those words.
     """
-    return RegexTokenizer() | LowercaseFilter() | StemFilter() | CharsetFilter(accent_map)
+    return _words() | IndexFormFilter(stop=False)
 
 
 def weighted_text(parts: dict[str, str]) -> str:
@@ -63,29 +158,26 @@ def weighted_text(parts: dict[str, str]) -> str:
     return "\n".join(f"{_WEIGHT_MARK}{round(FIELD_WEIGHTS[name] * 10)} {text}" for name, text in parts.items() if text)
 
 
-class PartWeightFilter(Filter):
-    """Give each token the weight of the article part it is in, and drop the weight marks."""
-
-    def __call__(self, tokens):
-        weight = 1.0
-        for token in tokens:
-            if token.text.startswith(_WEIGHT_MARK) and token.text[len(_WEIGHT_MARK) :].isdigit():
-                weight = int(token.text[len(_WEIGHT_MARK) :]) / 10
-                continue
-            token.boost = weight
-            yield token
+def _part_weight(word: str) -> float | None:
+    """The weight a weight mark gives the words after it (see weighted_text); None for a word."""
+    if word.startswith(_WEIGHT_MARK) and word[len(_WEIGHT_MARK) :].isdigit():
+        return int(word[len(_WEIGHT_MARK) :]) / 10
+    return None
 
 
 def weighted_analyzer() -> Analyzer:
     """The text analyzer, with each token weighted by its part (see weighted_text)."""
-    return (
-        RegexTokenizer()
-        | PartWeightFilter()
-        | LowercaseFilter()
-        | StopFilter()
-        | StemFilter()
-        | CharsetFilter(accent_map)
-    )
+    return _words() | IndexFormFilter(stop=True, weights=True)
+
+
+PUBLISHED_SPELLING, UNPUBLISHED_SPELLING = "spelling", "spelling_unpublished"
+
+
+def spelling_fields(statuses: Iterable[str]) -> tuple[str, ...]:
+    """The spelling fields holding the words of articles in `statuses` (status values)."""
+    statuses = set(statuses)
+    unpublished = bool(statuses - {"published"})
+    return (PUBLISHED_SPELLING, UNPUBLISHED_SPELLING) if unpublished else (PUBLISHED_SPELLING,)
 
 
 def spelling_analyzer() -> Analyzer:
@@ -94,25 +186,34 @@ def spelling_analyzer() -> Analyzer:
     Stemmed terms make poor suggestions ("connect" for "connection"), so this field keeps the
     words as written, only lowercased and accent-folded.
     """
-    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter(minsize=2)
+    return _words() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter(minsize=2)
 
 
 def code_tokens(text: str) -> list[str]:
     """Return the code-like tokens of `text`, lowercased, each code also without its `0x`.
 
-    Codes are short: a longer token (a pasted base64 image, a minified script) is skipped, which
-    also keeps the look-ahead test below from taking time that grows with the square of its length.
+    Codes are short: a longer token (a pasted base64 image, a minified script) is skipped. Past
+    MAX_TERMS distinct codes (a pasted list of hashes), only those already found are kept.
     """
     found: list[str] = []
-    for raw in CODE_TOKEN.findall(text):
+    distinct: set[str] = set()
+    for raw in _CODE_CANDIDATE.findall(text):
         token = raw.strip(".:!?-").lower()
-        if not 3 <= len(token) <= MAX_CODE_LENGTH or not _LOOKS_LIKE_CODE.search(token):
+        if not 3 <= len(token) <= MAX_CODE_LENGTH or not _looks_like_code(token):
             continue
+        if token not in distinct:
+            if len(distinct) >= MAX_TERMS:
+                continue
+            distinct.add(token)
         found.append(token)
         hex_code = _HEX_CODE.match(token)
         if hex_code:
             found.append(hex_code.group(1))
     return found
+
+
+def _looks_like_code(token: str) -> bool:
+    return bool(_DIGIT.search(token) and _LETTER.search(token) or _CODE_MARK.search(token))
 
 
 @cache
@@ -128,7 +229,10 @@ def build_schema() -> fields.Schema:
         title=fields.TEXT(analyzer=phrase_analyzer(), stored=True),
         body=fields.TEXT(analyzer=phrase_analyzer()),
         codes=fields.KEYWORD(lowercase=True, scorable=True),
+        # The words of published articles, and those of the others (drafts, in review, archived):
+        # completions and "did you mean" read only what the searcher may read (kb.search.query).
         spelling=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),
+        spelling_unpublished=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),
         summary=fields.STORED(),
         tags=fields.KEYWORD(stored=True, commas=True, lowercase=True),
         product=fields.ID(stored=True),
