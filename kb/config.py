@@ -12,8 +12,11 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from flask import Flask
+
+from kb.limits import DEFAULT_LIMITS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The folder holding the package: the repository root in a checkout or an editable install.
@@ -26,10 +29,16 @@ DEFAULTS: dict[str, Any] = {
     "ARTICLES_DIR": None,  # None: the starter articles shipped with kb
     "ADMIN_USERNAME": "admin",
     "ADMIN_PASSWORD": None,
+    # Where people reach kb, e.g. https://kb.example.com: the base of the links the API hands out.
+    # None: links are relative ("/articles/vpn"). https also turns on HSTS and secure cookies.
+    "BASE_URL": None,
+    "HSTS_MAX_AGE": 365 * 24 * 3600,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # How long a login lasts: the remember-me cookie's life, also enforced on the server (kb.auth).
+    "REMEMBER_DAYS": 30,
     # A CSRF token lives as long as the session: an author may keep an editor open for hours.
     "WTF_CSRF_TIME_LIMIT": None,
     "RATELIMIT_ENABLED": True,
@@ -40,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "THREADS": 4,
     # Memory per process for the scores of recently searched words (0 turns the cache off).
     "SEARCH_TERM_CACHE_MB": 64,
+    # What kb accepts: request body, article body, title, tags, query (see kb.limits and README).
+    **DEFAULT_LIMITS,
 }
 
 # Values that must stay strings even when they look like JSON (a password "12345" is not a number).
@@ -48,6 +59,7 @@ _RAW_STRING_KEYS = (
     "DATABASE_URL",
     "INDEX_DIR",
     "ARTICLES_DIR",
+    "BASE_URL",
     "SECRET_KEY",
     "ADMIN_PASSWORD",
     "ADMIN_USERNAME",
@@ -76,6 +88,9 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None = None) -> Non
     if test_config:
         app.config.update(test_config)
     _resolve_paths(app)
+    _apply_base_url(app)
+    # Werkzeug refuses a larger form or upload with 413 before any view reads it.
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_REQUEST_BYTES"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app)
 
@@ -106,6 +121,26 @@ def _resolve_paths(app: Flask) -> None:
     index_dir = app.config["INDEX_DIR"] or data_dir / "search_index"
     app.config["INDEX_DIR"] = str(Path(index_dir).resolve())
     app.config["ARTICLES_DIR"] = str(app.config["ARTICLES_DIR"] or shipped_dir("articles"))
+
+
+def _apply_base_url(app: Flask) -> None:
+    """Check BASE_URL; when it is https, send cookies over https only (HSTS: kb.security).
+
+    A browser that has the session cookie sends it on any plain-http request to the same host,
+    where anyone on the network can read it; `Secure` stops that once kb is served over https.
+    """
+    base = app.config.get("BASE_URL")
+    if not base:
+        app.config["BASE_URL"] = None
+        return
+    parts = urlsplit(str(base))
+    plain = parts.hostname and "@" not in parts.netloc and not (parts.query or parts.fragment)
+    if parts.scheme not in ("http", "https") or not plain:
+        raise ValueError(f"KB_BASE_URL must be an address like https://kb.example.com, not {base!r}")
+    app.config["BASE_URL"] = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    if parts.scheme == "https":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def _instance_secret_key(app: Flask) -> str:

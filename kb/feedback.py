@@ -1,8 +1,8 @@
 """What agents tell kb by using it: searches that found nothing or led nowhere, and helpful votes.
 
 Search logs feed the knowledge-gap report; helpful votes feed a gentle ranking prior. No user or
-customer data is kept with a search: the query (with e-mail addresses and phone numbers blanked),
-the time, the role and what happened.
+customer data is kept with a search: the query (with e-mail addresses, phone, card and account
+numbers, and anything after "password", blanked), the time, the role and what happened.
 
 A search must not write to the database (search-as-you-type sends one per keystroke, and a write
 can wait on another's lock), so searches and opened articles go into this process's
@@ -24,14 +24,46 @@ from kb import changelog
 from kb.db import begin_write, utcnow
 from kb.models import Article, Feedback, Role, SearchLog, User
 
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
-_PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()./-]{6,}\d(?![\w.])")
+# What a query may hold that is not the customer's problem but the customer: their address,
+# phone, card or bank account, or a password read out to the agent. Each pattern either starts
+# only where a run of its characters starts (the look-behinds) or repeats a bounded number of
+# times, so the work is linear in the query, which is also cut to twice what the log keeps.
+_SECRET_WORD = re.compile(r"\b(?:password|passwd|passcode|passphrase|pin)\b", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_IBAN = re.compile(
+    r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|[ ]?[A-Z0-9]{4}(?:[ ](?=[A-Z]{0,3}\d)[A-Z0-9]{1,4}){1,7})\b", re.IGNORECASE
+)
+_CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w.])")
+_PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()./-]{6,40}\d(?![\w.])")
 _EPISODE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+_REDACTED_CHARS = 1000  # twice what the log keeps: blanking only ever shortens the text
 
 
 def redact(query: str) -> str:
-    """Blank out what looks like customer contact data; error codes and KB numbers stay."""
-    return _PHONE.sub("[number]", _EMAIL.sub("[email]", query))
+    """Blank out what looks like customer data; error codes (0x80070005) and KB numbers stay.
+
+    Everything after "password" (or "passcode", "PIN") goes: whatever follows is likely the
+    secret itself. Card numbers pass the Luhn check (other long numbers become [number] below).
+    """
+    query = query[:_REDACTED_CHARS]
+    secret = _SECRET_WORD.search(query)
+    if secret and query[secret.end() :].strip():
+        query = query[: secret.end()] + " [redacted]"
+    query = _EMAIL.sub("[email]", query)
+    query = _IBAN.sub(_iban_or_kept, query)
+    query = _CARD.sub(lambda m: "[card]" if _passes_luhn(m.group()) else m.group(), query)
+    return _PHONE.sub("[number]", query)
+
+
+def _iban_or_kept(match: re.Match[str]) -> str:
+    """An account number has at least 11 characters after the country and check digits."""
+    return "[iban]" if sum(c.isalnum() for c in match.group()) >= 15 else match.group()
+
+
+def _passes_luhn(number: str) -> bool:
+    digits = [int(c) for c in reversed(number) if c.isdigit()]
+    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits))
+    return total % 10 == 0
 
 
 def is_episode_id(value: str | None) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from kb import store
+from kb import limits, store
 from kb.datafiles import DataFileError, load_list
 from kb.db import begin_write, utcnow
 from kb.models import Article, GoldenQuery, Revision, User
@@ -68,11 +68,13 @@ def list_golden(session: Session) -> list[GoldenQuery]:
 def add_golden(
     session: Session, query: str, slug: str, *, service: SearchService, user: User | None = None
 ) -> GoldenQuery:
+    for name, value in (("query", query), ("article", slug)):
+        problem = limits.text_problem(value, max_chars=limits.limit("MAX_QUERY_CHARS"))
+        if problem:
+            raise GoldenError(f"the {name} {problem}")
     query = " ".join(query.split())
     if not query:
         raise GoldenError("the query is empty")
-    if len(query) > 500:
-        raise GoldenError("the query is longer than 500 characters")
     article = store.find_by_slug(session, slug.strip())
     if article is None:
         raise GoldenError(f"there is no article '{slug}'")

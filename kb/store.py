@@ -14,23 +14,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb import changelog
+from kb import changelog, limits, render
 from kb.db import begin_write, utcnow
 from kb.models import Article, Audience, Revision, Role, Status, User
 from kb.textdiff import Change, word_diff
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG = 120
-MAX_TITLE = 300
 MAX_PRODUCT = 120
-MAX_TAG = 60
 
 # Who may read articles in each status. Agents (and trainers) only ever see published ones.
 VISIBLE_STATUSES: dict[Role, tuple[Status, ...]] = {
@@ -115,22 +113,61 @@ def slugify(text: str) -> str:
 
 
 def validate(data: ArticleFields) -> list[FieldError]:
-    """Return what is wrong with `data` (an empty list when it can be saved)."""
-    errors = []
-    if not data.title:
+    """Return what is wrong with `data` (an empty list when it can be saved).
+
+    The one check of every article, whichever way it comes in (page form, API, import): what
+    passes here can be stored, rendered and indexed, so one article can never break search.
+    """
+    errors = [FieldError(name, problem) for name, problem in _text_problems(data) if problem]
+    if not data.title and not any(e.field == "title" for e in errors):
         errors.append(FieldError("title", "is required"))
-    elif len(data.title) > MAX_TITLE:
-        errors.append(FieldError("title", f"is longer than {MAX_TITLE} characters"))
     if not SLUG_RE.match(data.slug) or len(data.slug) > MAX_SLUG:
         errors.append(
-            FieldError("slug", f"'{data.slug}' must be lowercase letters, digits and single hyphens (max {MAX_SLUG})")
+            FieldError(
+                "slug", f"'{data.slug[:80]}' must be lowercase letters, digits and single hyphens (max {MAX_SLUG})"
+            )
         )
-    if len(data.product) > MAX_PRODUCT:
-        errors.append(FieldError("product", f"is longer than {MAX_PRODUCT} characters"))
-    errors += [
-        FieldError("tags", f"'{tag}' is longer than {MAX_TAG} characters") for tag in data.tags if len(tag) > MAX_TAG
-    ]
+    if len(data.tags) > limits.limit("MAX_TAGS"):
+        errors.append(FieldError("tags", f"has {len(data.tags)} tags; the limit is {limits.limit('MAX_TAGS')}"))
+    if not errors:
+        errors += _body_problems(data.body)
     return errors
+
+
+def _text_problems(data: ArticleFields) -> Iterator[tuple[str, str | None]]:
+    yield "title", limits.text_problem(data.title, max_chars=limits.limit("MAX_TITLE_CHARS"))
+    yield "summary", limits.text_problem(data.summary, max_chars=limits.limit("MAX_SUMMARY_CHARS"))
+    yield "product", limits.text_problem(data.product, max_chars=MAX_PRODUCT)
+    yield "body", limits.text_problem(data.body, max_bytes=limits.limit("MAX_ARTICLE_BYTES"))
+    max_tag = limits.limit("MAX_TAG_CHARS")
+    for position, tag in enumerate(data.tags[: limits.limit("MAX_TAGS")], start=1):
+        problem = limits.text_problem(tag, max_chars=max_tag)
+        if problem:
+            yield "tags", f"tag {position} ('{tag[:30]}') {problem}"
+    yield "extra", _extra_problem(data.extra)
+
+
+def _extra_problem(extra: dict[str, Any]) -> str | None:
+    """Front-matter keys kb keeps but does not use (from an import): texts all the same, to any depth."""
+    stack: list[Any] = [extra]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            stack += value
+        elif isinstance(value, str):
+            problem = limits.text_problem(value)
+            if problem:
+                return f"a value {problem}"
+    return None
+
+
+def _body_problems(body: str) -> list[FieldError]:
+    """Refuse a body kb could not render (a shape the Markdown library cannot handle, or a bug):
+    saved, it would reach agents only as plain text."""
+    problem = render.render_article(body).problem
+    return [FieldError("body", problem)] if problem else []
 
 
 class SlugTaken(ArticleInvalid):

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from kb import limits
 from kb.datafiles import DataFileError, load_list
 from kb.db import begin_write, utcnow
 from kb.models import SynonymGroup, User
@@ -33,14 +34,17 @@ class VocabularyError(ValueError):
 def normalize_terms(terms: Iterable[str]) -> list[str]:
     """Lowercase, tidy and de-duplicate terms; raise VocabularyError if the group is unusable."""
     seen: dict[str, None] = {}
-    for term in terms:
-        if not isinstance(term, str):
-            raise VocabularyError(f"'{term}' is not text")
+    for position, term in enumerate(terms, start=1):
+        problem = limits.text_problem(term, max_chars=4 * MAX_TERM_LENGTH)
+        if problem:
+            raise VocabularyError(f"term {position} {problem}")
         term = " ".join(term.split()).lower()
         if len(term) > MAX_TERM_LENGTH:
             raise VocabularyError(f"'{term[:30]}…' is longer than {MAX_TERM_LENGTH} characters")
         if term:
             seen.setdefault(term, None)
+        if len(seen) > MAX_TERMS:
+            break
     if len(seen) < 2:
         raise VocabularyError("a synonym group needs at least two different terms")
     if len(seen) > MAX_TERMS:

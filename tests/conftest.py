@@ -180,6 +180,14 @@ def make_token(app, username: str) -> str:
         return secret
 
 
+def token_client(app, username: str, role: Role | str) -> FlaskClient:
+    """A client sending a new user's API token on every request, as a helpdesk tool would."""
+    add_user(app, username, role)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_token(app, username)}"
+    return client
+
+
 @pytest.fixture
 def client(app) -> KbClient:
     app.test_client_class = KbClient

@@ -12,9 +12,12 @@ import io
 import json
 
 import pytest
-from conftest import add_user, client_for, make_token
+from conftest import client_for, token_client
 
-from kb.views.jsonbody import MAX_BODY_BYTES, MAX_DEPTH, json_object
+from kb.limits import DEFAULT_LIMITS
+from kb.views.jsonbody import MAX_DEPTH, json_object
+
+MAX_BODY_BYTES = DEFAULT_LIMITS["MAX_REQUEST_BYTES"]
 
 SLUG = "printer-shows-offline"
 
@@ -22,10 +25,7 @@ SLUG = "printer-shows-offline"
 @pytest.fixture
 def admin(starter_app):
     """A client with an admin token's headers (admins may call every operation)."""
-    add_user(starter_app, "boss", "admin")
-    client = starter_app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_token(starter_app, 'boss')}"
-    return client
+    return token_client(starter_app, "boss", "admin")
 
 
 def refused(response, status: int = 400, *, field: str | None = None) -> dict:

@@ -93,7 +93,7 @@ def test_a_synonym_change_that_breaks_a_golden_query_warns(author):
 
 
 def test_synonym_groups_are_validated(author):
-    for terms, message in ((["alone"], "at least two"), ("wifi", "Send"), ([1, 2], "is not text")):
+    for terms, message in ((["alone"], "at least two"), ("wifi", "Send"), ([1, 2], "must be text")):
         response = post(author, "/api/v1/synonyms", {"terms": terms})
         assert response.status_code == 400 and message in response.get_json()["message"], terms
 

@@ -8,6 +8,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from kb.auth import login_manager, wants_json
 from kb.search import IndexDamaged
+from kb.views.articleinput import RequestError
 
 
 def register_blueprints(app: Flask) -> None:
@@ -39,14 +40,17 @@ class DatabaseId(IntegerConverter):
 
 
 def _refuse_nul_in_url():
-    """Refuse a NUL character in the path or a query parameter (400, naming it), for every page.
+    """Refuse a NUL character in the path, a query parameter or a form field (400, naming it), for every page.
 
     Werkzeug decodes `%00` into the text the views get, but PostgreSQL cannot store or even compare
     text holding a NUL: an article lookup failed with a 500, and a search for "a%00b" was kept in
     the search-log buffer, whose every later flush then failed. No kb parameter has a use for one.
     JSON bodies are checked the same way in kb.views.jsonbody.
     """
-    for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
+    sent = [*request.args.items(multi=True), *(request.view_args or {}).items()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sent += request.form.items(multi=True)
+    for name, value in sent:
         if "\x00" in f"{name}{value}":
             message = f"{name}: holds a NUL character (%00), which cannot be stored as text"
             return _error_response(400, "invalid", message, field=name)
@@ -82,6 +86,16 @@ def _register_error_pages(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, handler)
+
+    @app.errorhandler(413)
+    def too_large(error):
+        most = app.config["MAX_CONTENT_LENGTH"]
+        message = f"The request is larger than the limit of {most:,} bytes (KB_MAX_REQUEST_BYTES)."
+        return _error_response(413, "request_too_large", message)
+
+    @app.errorhandler(RequestError)
+    def bad_request_field(error: RequestError):
+        return _error_response(error.status, error.code, str(error), field=error.field)
 
     @app.errorhandler(IndexDamaged)
     def index_damaged(error: IndexDamaged):

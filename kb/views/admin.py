@@ -1,17 +1,22 @@
-"""What admins use: user accounts and roles."""
+"""What admins use: user accounts and roles, and the state of the search index."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
-from kb import auth
+from kb import auth, health
 from kb.auth import role_required
-from kb.db import begin_write, get_session
+from kb.db import get_session
 from kb.models import Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# The form's checkbox: a hidden "0" and, when ticked, a "1" after it (so a form without the field
+# leaves the flag alone). Nothing else is an answer.
+FORM_BOOLEANS = {"0": False, "1": True}
 
 
 @bp.before_request
@@ -23,23 +28,27 @@ def _admins_only():
 @bp.route("/users", methods=["GET", "POST"])
 def users():
     session = get_session()
-    new_password = None
-    if request.method == "POST":
-        password = request.form.get("password") or auth.generate_password()
-        try:
-            user = auth.create_user(
-                session, request.form.get("username", ""), _role(request.form.get("role")), password
-            )
-        except auth.AuthError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
-            session.commit()
-            flash(f"User '{user.username}' created with role {user.role.value}.", "info")
-            if not request.form.get("password"):
-                new_password = (user.username, password)
-    listed = session.scalars(select(User).order_by(User.username)).all()
-    return render_template("admin/users.html", users=listed, roles=list(Role), new_password=new_password)
+    if request.method == "GET":
+        return _users_page()
+    chosen = request.form.get("password", "")
+    password = chosen or auth.generate_password()
+    try:
+        user = auth.create_user(
+            session, request.form.get("username", ""), auth.role_named(request.form.get("role")), password
+        )
+    except auth.AuthError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _users_page(status=400)
+    session.commit()
+    flash(f"User '{user.username}' created with role {user.role.value}.", "info")
+    return _users_page(new_password=None if chosen else (user.username, password))
+
+
+def _users_page(*, new_password: tuple[str, str] | None = None, status: int = 200):
+    listed = get_session().scalars(select(User).order_by(User.username)).all()
+    page = render_template("admin/users.html", users=listed, roles=list(Role), new_password=new_password)
+    return page, status
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
@@ -49,43 +58,31 @@ def update_user(user_id: int):
     if user is None:
         abort(404)
     try:
-        form = {
-            "role": request.form.get("role", ""),
-            "active": "1" if request.form.get("active") else "0",
-            "password": request.form.get("password", ""),
-        }
-        message = apply_user_change(session, user, form)
+        message = auth.change_user(session, current_user._get_current_object(), user, change_from_form(request.form))
     except auth.AuthError as exc:
         session.rollback()
         flash(str(exc), "error")
-    else:
-        session.commit()
-        flash(message, "info")
+        return _users_page(status=400)
+    session.commit()
+    auth.stay_logged_in(user)  # an admin who reset their own password stays logged in here
+    flash(message, "info")
     return redirect(url_for("admin.users"))
 
 
-def apply_user_change(session, user: User, data) -> str:
-    """Change role, active flag or password of `user` from form or JSON data; return what was done."""
-    if user.id == current_user.id and (
-        data.get("role", "admin") != "admin" or str(data.get("active", "1")) in ("0", "False", "false")
-    ):
-        raise auth.AuthError("You cannot remove your own admin role or deactivate yourself.")
-    done = []
-    if data.get("password"):
-        auth.set_password(session, user, data["password"])  # first: it starts the write transaction
-        done.append("password changed")
-    begin_write(session)
-    if data.get("role"):
-        user.role = _role(data["role"])
-        done.append(f"role {user.role.value}")
-    if "active" in data:
-        user.is_active = str(data["active"]).lower() in ("1", "true", "on")
-        done.append("active" if user.is_active else "deactivated")
-    return f"{user.username}: " + (", ".join(done) if done else "nothing changed")
+def change_from_form(form: MultiDict) -> auth.UserChange:
+    """The admin form's change, each value checked against exactly what the form sends."""
+    answers = form.getlist("active")
+    if any(answer not in FORM_BOOLEANS for answer in answers):
+        raise auth.AuthError("active must be the form's checkbox: 0 or 1.", field="active")
+    role = form.get("role", "")
+    return auth.UserChange(
+        role=auth.role_named(role) if role else None,
+        active=FORM_BOOLEANS[answers[-1]] if answers else None,
+        password=form.get("password", "") or None,
+    )
 
 
-def _role(value: str | None) -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        raise auth.AuthError(f"Unknown role '{value}': use one of {', '.join(r.value for r in Role)}.") from None
+@bp.route("/index")
+def index_status():
+    """The search index as the operator sees it: readable, keeping up, and what it set aside."""
+    return render_template("admin/index.html", status=health.status(current_app, get_session()))

@@ -7,24 +7,31 @@ import secrets
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kb import background, feedback, golden, store
+from kb import background, feedback, golden, limits, store
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
 from kb.models import Role, Status
 from kb.render import render_article
+from kb.views.articleinput import RequestError
 from kb.vocabulary import current_vocabulary
 
 bp = Blueprint("agent", __name__)
 
+# A product, tag or audience is a short name: anything longer cannot match one.
+MAX_FILTER_CHARS = 200
+
 
 def search_request() -> tuple[str, kb_search.Filters, int, list[Status]]:
-    """Read the query, filters, limit and visible statuses shared by the page, fragment and API."""
-    text = request.args.get("q", "")[:500]
+    """Read the query, filters, limit and visible statuses shared by the page, fragment and API.
+
+    A query past the limit (a whole e-mail pasted) is cut at the limit: see `query_too_long`.
+    """
+    text = request.args.get("q", "")[: limits.limit("MAX_QUERY_CHARS")]
     filters = kb_search.Filters(
-        product=request.args.get("product") or None,
-        tag=request.args.get("tag") or None,
-        audience=request.args.get("audience") or None,
+        product=_filter_value("product"),
+        tag=_filter_value("tag"),
+        audience=_filter_value("audience"),
     )
     limit = request.args.get("limit", type=int) or 10
     limit = max(1, min(limit, current_app.config["SEARCH_MAX_LIMIT"]))
@@ -32,6 +39,19 @@ def search_request() -> tuple[str, kb_search.Filters, int, list[Status]]:
     if request.args.get("drafts") == "1" and has_role(current_user, Role.AUTHOR):
         statuses = list(store.visible_statuses(current_user.role))
     return text, filters, limit, statuses
+
+
+def _filter_value(name: str) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and len(value) > MAX_FILTER_CHARS:
+        raise RequestError(name, f"is longer than the limit of {MAX_FILTER_CHARS} characters")
+    return value
+
+
+def query_too_long() -> int | None:
+    """The query limit, when the request's query is longer (the page searches the first part and says so)."""
+    most = limits.limit("MAX_QUERY_CHARS")
+    return most if len(request.args.get("q", "")) > most else None
 
 
 def run_search(*, source: str) -> kb_search.SearchPage | None:
@@ -65,7 +85,7 @@ def search():
     page = run_search(source="ui")
     episode = request.args.get("sid")
     episode = episode if feedback.is_episode_id(episode) else secrets.token_urlsafe(12)
-    return render_template("agent/search.html", page=page, args=request.args, episode=episode)
+    return render_template("agent/search.html", page=page, args=request.args, episode=episode, cut_at=query_too_long())
 
 
 @bp.route("/search/results")
@@ -73,7 +93,7 @@ def search():
 def results():
     """The result list alone, for search-as-you-type."""
     page = run_search(source="ui")
-    return render_template("agent/_results.html", page=page, args=request.args)
+    return render_template("agent/_results.html", page=page, args=request.args, cut_at=query_too_long())
 
 
 def _readable_article(slug: str):

@@ -7,22 +7,23 @@ forged by a browser, so they do not.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from kb import auth, background, feedback, golden, store, vocabulary
 from kb import health as kb_health
 from kb import search as kb_search
+from kb import tokens as kb_tokens
 from kb.auth import is_bearer_request, role_required
 from kb.db import get_session
 from kb.models import Article, GoldenQuery, Revision, Role, Status, User
 from kb.render import to_html
-from kb.security import csrf
+from kb.security import csrf, password_change_limit
 from kb.views import jsonbody, openapi
-from kb.views.admin import apply_user_change
-from kb.views.agent import run_search, search_request
+from kb.views.agent import query_too_long, run_search, search_request
 from kb.views.articleinput import RequestError, based_on_version, fields_from
+from kb.views.urls import public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -70,6 +71,8 @@ def search():
     text = search_request()[0]
     if not text.strip():
         return error(400, "bad_request", "Add a query: /api/v1/search?q=words")
+    if query_too_long():
+        raise RequestError("q", f"is longer than the limit of {query_too_long():,} characters")
     page = run_search(source="api")
     return jsonify(
         query=page.query,
@@ -97,7 +100,7 @@ def _hit_json(hit: kb_search.SearchHit) -> dict:
         "updated": hit.updated,
         "verified": hit.verified or None,
         "score": hit.score,
-        "url": url_for("agent.article", slug=hit.slug, _external=True) + (f"#{hit.anchor}" if hit.anchor else ""),
+        "url": _article_url(hit.slug) + (f"#{hit.anchor}" if hit.anchor else ""),
     }
 
 
@@ -158,7 +161,7 @@ def _article_summary(article: Article) -> dict:
 
 
 def _article_url(slug: str) -> str:
-    return url_for("agent.article", slug=slug, _external=True)
+    return public_url("agent.article", slug=slug)
 
 
 def article_json(article: Article) -> dict:
@@ -321,6 +324,68 @@ def me():
     return jsonify(username=current_user.username, role=current_user.role.value)
 
 
+@bp.route("/me/password", methods=["POST"])
+@role_required()
+@password_change_limit
+def change_password():
+    """The caller's own password, as on the account page: the other sessions end, tokens are revoked."""
+    data = jsonbody.json_object()
+    session, user = get_session(), current_user._get_current_object()
+    try:
+        revoked = auth.change_own_password(session, user, data.get("current"), data.get("new"))
+    except auth.AuthError as exc:
+        session.rollback()
+        return _account_error(exc)
+    session.commit()
+    auth.stay_logged_in(user)  # a session-cookie caller; a token caller's tokens are all revoked
+    message = f"Password changed: {auth.ended_access(revoked)}."
+    return jsonify(changed=True, revoked_tokens=revoked, message=message)
+
+
+@bp.route("/tokens")
+@role_required()
+def list_tokens():
+    listed = kb_tokens.live_tokens(get_session(), current_user._get_current_object())
+    return jsonify(tokens=[_token_json(t) for t in listed])
+
+
+@bp.route("/tokens", methods=["POST"])
+@role_required()
+def create_token():
+    data = jsonbody.json_object()
+    session = get_session()
+    try:
+        issued = kb_tokens.issue_token(session, current_user._get_current_object(), jsonbody.text(data, "name"))
+    except kb_tokens.TokenError as exc:
+        session.rollback()
+        return error(400, "invalid", str(exc), field=exc.field)
+    session.commit()
+    return jsonify(token=_token_json(issued.token), secret=issued.secret), 201
+
+
+@bp.route("/tokens/<int:token_id>", methods=["DELETE"])
+@role_required()
+def revoke_token(token_id: int):
+    session = get_session()
+    try:
+        token = kb_tokens.revoke_token(session, current_user._get_current_object(), token_id)
+    except kb_tokens.TokenNotFound as exc:
+        session.rollback()
+        return error(404, "not_found", str(exc))
+    session.commit()
+    return jsonify(revoked=_token_json(token))
+
+
+def _token_json(token) -> dict:
+    return {
+        "id": token.id,
+        "prefix": token.prefix,
+        "name": token.name,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+    }
+
+
 @bp.route("/users")
 @role_required(Role.ADMIN)
 def users():
@@ -336,10 +401,11 @@ def create_user():
     chosen = jsonbody.text(data, "password")
     password = chosen or auth.generate_password()
     try:
-        user = auth.create_user(session, jsonbody.text(data, "username"), _role_of(data), password)
+        role = auth.role_named(jsonbody.text(data, "role", "agent"))
+        user = auth.create_user(session, jsonbody.text(data, "username"), role, password)
     except auth.AuthError as exc:
         session.rollback()
-        return error(400, "invalid", str(exc))
+        return _account_error(exc)
     session.commit()
     body = _user_json(user)
     if not chosen:
@@ -353,32 +419,31 @@ def update_user(username: str):
     session = get_session()
     try:
         user = auth.find_user(session, username)
-        apply_user_change(session, user, _user_change(jsonbody.json_object()))
+        auth.change_user(session, current_user._get_current_object(), user, _user_change(jsonbody.json_object()))
     except auth.AuthError as exc:
         session.rollback()
-        status = 404 if isinstance(exc, auth.UserNotFound) else 400
-        return error(status, "not_found" if status == 404 else "invalid", str(exc))
+        return _account_error(exc)
     session.commit()
+    auth.stay_logged_in(user)  # an admin who reset their own password keeps this session
     return jsonify(user=_user_json(user))
 
 
-def _user_change(data: dict) -> dict[str, str]:
-    """The JSON change in the form's terms (apply_user_change reads both), each value type-checked."""
-    change = {name: jsonbody.text(data, name) for name in ("role", "password") if data.get(name) is not None}
-    if "active" in data:
-        if not isinstance(data["active"], bool):
-            raise RequestError("active", "must be true or false")
-        change["active"] = "1" if data["active"] else "0"
-    return change
+def _account_error(exc: auth.AuthError):
+    if isinstance(exc, auth.UserNotFound):
+        return error(404, "not_found", str(exc))
+    return error(400, "invalid", str(exc), **({"field": exc.field} if exc.field else {}))
 
 
-def _role_of(data: dict) -> Role:
-    try:
-        return Role(str(data.get("role", "agent")))
-    except ValueError:
-        raise auth.AuthError(
-            f"Unknown role '{data.get('role')}': use one of {', '.join(r.value for r in Role)}."
-        ) from None
+def _user_change(data: dict) -> auth.UserChange:
+    """The JSON change, each value type-checked: `active` is a JSON true or false, nothing else."""
+    if "active" in data and not isinstance(data["active"], bool):
+        raise RequestError("active", "must be true or false")
+    role = jsonbody.text(data, "role")
+    return auth.UserChange(
+        role=auth.role_named(role) if role else None,
+        active=data.get("active"),
+        password=jsonbody.text(data, "password") or None,
+    )
 
 
 def _user_json(user: User) -> dict:

@@ -3,7 +3,7 @@
 Every JSON API write goes through `json_object()`, so every endpoint refuses the same hostile
 bodies the same way, with a 400 or 413 that says what is wrong rather than a 500 from deep below:
 
-- larger than MAX_BODY_BYTES (413): it would otherwise be read into memory whole;
+- larger than the request limit (413, `KB_MAX_REQUEST_BYTES`): it would otherwise be read into memory whole;
 - not JSON, or JSON with NaN/Infinity (which Python accepts but JSON does not, and which kb could
   not send back as JSON);
 - nested deeper than MAX_DEPTH: Python's parser recurses, and no kb body nests beyond two levels;
@@ -19,9 +19,9 @@ from typing import IO, Any, Iterator, Mapping
 
 from flask import request
 
+from kb import limits
 from kb.views.articleinput import RequestError
 
-MAX_BODY_BYTES = 2 * 1024 * 1024  # a long article is a few tens of kilobytes
 MAX_DEPTH = 16
 
 
@@ -38,11 +38,12 @@ def json_object() -> dict[str, Any]:
     """The request's body as a JSON object, or BodyError/RequestError saying what is wrong."""
     if not request.is_json:
         raise BodyError("Send a JSON object in the request body (Content-Type: application/json).")
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise _too_large()
-    raw = _read_at_most(request.stream, MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise _too_large()
+    most = limits.limit("MAX_REQUEST_BYTES")
+    if (request.content_length or 0) > most:
+        raise _too_large(most)
+    raw = _read_at_most(request.stream, most + 1)
+    if len(raw) > most:
+        raise _too_large(most)
     data = parse(raw)
     if not isinstance(data, dict):
         raise BodyError("Send a JSON object in the request body (Content-Type: application/json).")
@@ -62,8 +63,10 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _too_large() -> BodyError:
-    return BodyError(f"The request body is larger than {MAX_BODY_BYTES} bytes.", status=413, code="request_too_large")
+def _too_large(most: int) -> BodyError:
+    return BodyError(
+        f"The request body is larger than the limit of {most:,} bytes.", status=413, code="request_too_large"
+    )
 
 
 def parse(raw: bytes) -> Any:

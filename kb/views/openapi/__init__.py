@@ -46,7 +46,10 @@ def document() -> Schema:
             {"name": "search", "description": "Finding articles during a call."},
             {"name": "articles", "description": "Reading, writing and rating articles, and their history."},
             {"name": "vocabulary", "description": "Synonym groups and golden queries, which keep search right."},
-            {"name": "accounts", "description": "The caller and, for admins, the users."},
+            {
+                "name": "accounts",
+                "description": "The caller, their password and API tokens, and, for admins, the users.",
+            },
             {"name": "operations", "description": "Health, status and this document."},
         ],
         "paths": {

@@ -6,7 +6,7 @@ tests; limits and enums come from the code that enforces them (kb.store, kb.voca
 
 from __future__ import annotations
 
-from kb import auth, store, vocabulary
+from kb import auth, limits, store, tokens, vocabulary
 from kb.models import Audience, Role, Status
 from kb.views.openapi.schema import (
     BOOLEAN,
@@ -28,6 +28,9 @@ from kb.views.openapi.schema import (
     ref,
     with_examples,
 )
+
+# The default limits (configurable per instance; see kb.limits).
+_LIMIT = limits.DEFAULT_LIMITS
 
 AUDIENCES = [a.value for a in Audience]
 STATUSES = [s.value for s in Status]
@@ -103,16 +106,27 @@ ARTICLE = obj(
 )
 
 ARTICLE_INPUT_FIELDS: dict[str, Schema] = {
-    "title": described({**STRING, "minLength": 1, "maxLength": store.MAX_TITLE}, "Required for a new article."),
+    "title": described(
+        {**STRING, "minLength": 1, "maxLength": _LIMIT["MAX_TITLE_CHARS"]}, "Required for a new article."
+    ),
     "slug": described(
         {**STRING, "maxLength": store.MAX_SLUG, "pattern": f"^$|{store.SLUG_RE.pattern}"},
         "Lowercase letters, digits and single hyphens; made from the title when empty.",
     ),
-    "summary": STRING,
-    "body": described(STRING, "Markdown."),
+    "summary": {**STRING, "maxLength": _LIMIT["MAX_SUMMARY_CHARS"]},
+    "body": described(
+        STRING, f"Markdown, at most {_LIMIT['MAX_ARTICLE_BYTES']:,} bytes as UTF-8 (KB_MAX_ARTICLE_BYTES)."
+    ),
     "tags": {
         "description": "A list of tags, or one comma-separated text.",
-        "oneOf": [{"type": "array", "items": {**STRING, "maxLength": store.MAX_TAG}}, STRING],
+        "oneOf": [
+            {
+                "type": "array",
+                "maxItems": _LIMIT["MAX_TAGS"],
+                "items": {**STRING, "maxLength": _LIMIT["MAX_TAG_CHARS"]},
+            },
+            STRING,
+        ],
     },
     "product": {**STRING, "maxLength": store.MAX_PRODUCT},
     "audience": one_of_values(AUDIENCES),
@@ -174,6 +188,16 @@ REVISION = obj(
 
 USER = obj({"username": STRING, "role": one_of_values(ROLES), "active": BOOLEAN, "created_at": TIMESTAMP})
 
+TOKEN = obj(
+    {
+        "id": INTEGER,
+        "prefix": described(STRING, "The secret's first characters, to recognise it by."),
+        "name": described(STRING, "What its owner uses it for (may be empty)."),
+        "created_at": TIMESTAMP,
+        "last_used_at": described(TIMESTAMP_OR_NULL, "Updated at most once a minute; null: never used."),
+    }
+)
+
 # Empty means "none given"; otherwise long enough.
 PASSWORD: Schema = {
     "anyOf": [{**STRING, "maxLength": 0}, {**STRING, "minLength": auth.MIN_PASSWORD_LENGTH}],
@@ -199,8 +223,14 @@ USER_CHANGE = with_examples(
     obj(
         {
             "role": one_of_values(ROLES),
-            "active": described(BOOLEAN, "false deactivates the account (its tokens stop working)."),
-            "password": described(PASSWORD, "A new password; an empty text leaves it unchanged."),
+            "active": described(
+                BOOLEAN,
+                "JSON true or false only; false deactivates the account, ends its sessions and revokes its tokens.",
+            ),
+            "password": described(
+                PASSWORD,
+                "A new password (ends the user's sessions and revokes their tokens); an empty text leaves it unchanged.",
+            ),
         },
         required=[],
         closed=False,
@@ -223,7 +253,7 @@ STATUS = obj(
                 "pending_articles": COUNT,
                 "set_aside": described(
                     {"type": "object", "additionalProperties": STRING},
-                    "Articles the index writer could not index, by id, with the reason.",
+                    "Articles the index writer could not index, by slug, with the reason.",
                 ),
             }
         ),
@@ -255,12 +285,34 @@ SCHEMAS: dict[str, Schema] = {
     "User": USER,
     "NewUser": NEW_USER,
     "UserChange": USER_CHANGE,
+    "Token": TOKEN,
     "SynonymGroup": SYNONYM_GROUP,
     "Status": STATUS,
 }
 
 
 INPUT_SCHEMAS: dict[str, Schema] = {
+    "PasswordChange": with_examples(
+        obj(
+            {
+                "current": described({**STRING, "maxLength": auth.MAX_PASSWORD_CHARS}, "The caller's password now."),
+                "new": described(
+                    {**STRING, "minLength": auth.MIN_PASSWORD_LENGTH, "maxLength": auth.MAX_PASSWORD_CHARS},
+                    "The new password.",
+                ),
+            },
+            closed=False,
+        ),
+        {"current": "the password now", "new": "a new long password"},
+    ),
+    "TokenInput": with_examples(
+        obj(
+            {"name": described({**STRING, "maxLength": tokens.MAX_NAME_CHARS}, "What the token is for; optional.")},
+            required=[],
+            closed=False,
+        ),
+        {"name": "helpdesk sidebar"},
+    ),
     "FeedbackInput": with_examples(obj({"helpful": BOOLEAN}, closed=False), {"helpful": True}),
     "SynonymInput": with_examples(
         obj(

@@ -165,8 +165,19 @@ def articles() -> dict[str, Schema]:
     }
 
 
+TOO_MANY_ATTEMPTS = {
+    429: {
+        **error_response("Too many password attempts for this account (`too_many_requests`)."),
+        "headers": {
+            "Retry-After": {"description": "Seconds until the caller may try again.", "schema": {"type": "integer"}}
+        },
+    }
+}
+
+
 def accounts() -> dict[str, Schema]:
     username = path_param("username", STRING, "The user's name.")
+    token_id = path_param("token_id", {"type": "integer", "minimum": 0}, "The token's id (see listTokens).")
     return {
         "/me": {
             "get": operation(
@@ -178,6 +189,69 @@ def accounts() -> dict[str, Schema]:
                     200, "The caller's name and role.", obj({"username": STRING, "role": one_of_values(ROLES)})
                 ),
             )
+        },
+        "/me/password": {
+            "post": operation(
+                "changePassword",
+                "Change the caller's own password",
+                tag="accounts",
+                role="any",
+                write=True,
+                body="PasswordChange",
+                description="Every other session of the caller ends and all their API tokens are revoked, "
+                "including the one this request may use; a session-cookie caller stays logged in. Rate-limited per "
+                "account together with the account page (KB_LOGIN_RATE_LIMIT).",
+                responses=ok(
+                    200,
+                    "Changed.",
+                    obj(
+                        {
+                            "changed": {"const": True},
+                            "revoked_tokens": described(COUNT, "How many of the caller's API tokens were revoked."),
+                            "message": STRING,
+                        }
+                    ),
+                ),
+                errors={
+                    **invalid("a wrong current password, or a short, non-text or unstorable new one (`invalid`)"),
+                    **TOO_MANY_ATTEMPTS,
+                },
+            )
+        },
+        "/tokens": {
+            "get": operation(
+                "listTokens",
+                "The caller's API tokens that still work",
+                tag="accounts",
+                role="any",
+                responses=ok(200, "Oldest first; never the secrets.", obj({"tokens": array_of("Token")})),
+            ),
+            "post": operation(
+                "createToken",
+                "Create an API token for the caller",
+                tag="accounts",
+                role="any",
+                write=True,
+                body="TokenInput",
+                responses=ok(
+                    201,
+                    "Created; `secret` is shown this once and cannot be shown again.",
+                    obj({"token": ref("Token"), "secret": STRING}),
+                ),
+                errors=invalid("a name that is not text or is too long (`invalid`)"),
+            ),
+        },
+        "/tokens/{token_id}": {
+            "parameters": [token_id],
+            "delete": operation(
+                "revokeToken",
+                "Revoke one of the caller's API tokens",
+                tag="accounts",
+                role="any",
+                write=True,
+                responses=ok(200, "Revoked: it no longer works.", obj({"revoked": ref("Token")})),
+                errors=not_found("No such token of the caller's that still works."),
+            ),
         },
         "/users": {
             "get": operation(
@@ -212,8 +286,12 @@ def accounts() -> dict[str, Schema]:
                 write=True,
                 body="UserChange",
                 responses=ok(200, "Changed.", obj({"user": ref("User")})),
+                description="A new password or deactivation ends the user's sessions and revokes their API tokens.",
                 errors={
-                    **invalid("an unknown role, a short password, or removing one's own admin role (`invalid`)"),
+                    **invalid(
+                        "an unknown role, a short password, `active` other than true or false, removing one's own "
+                        "admin role or deactivating oneself (`invalid`, with `field`)"
+                    ),
                     **not_found("No such user."),
                 },
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from kb.views.jsonbody import MAX_BODY_BYTES
+from kb.limits import DEFAULT_LIMITS
 
 Schema = dict[str, Any]
 
@@ -19,7 +19,8 @@ BOOLEAN: Schema = {"type": "boolean"}
 NUMBER: Schema = {"type": "number"}
 TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
 TIMESTAMP_OR_NULL: Schema = {"type": ["string", "null"], "format": "date-time"}
-URL: Schema = {"type": "string", "format": "uri"}
+# Absolute under KB_BASE_URL, else relative to kb's root ("/articles/vpn"): see kb/views/urls.py.
+URL: Schema = {"type": "string", "format": "uri-reference"}
 STRINGS: Schema = {"type": "array", "items": STRING}
 
 
@@ -70,9 +71,10 @@ ERROR_CODES = {
     "csrf": "a write sent with a session cookie lacks a valid `X-CSRFToken` header",
     "unauthorized": "no session cookie and no valid bearer token",
     "forbidden": "the caller's role may not do this",
-    "not_found": "no such article, revision, user, synonym group or golden query (or one the caller may not see)",
+    "not_found": "no such article, revision, user, API token, synonym group or golden query (or one the caller may not see)",
     "method_not_allowed": "the path exists, but not with this method",
-    "request_too_large": f"the body is larger than {MAX_BODY_BYTES} bytes",
+    "request_too_large": f"the body is larger than the request limit ({DEFAULT_LIMITS['MAX_REQUEST_BYTES']:,} bytes by default)",
+    "too_many_requests": "too many password attempts: wait the seconds the `Retry-After` header gives",
     "conflict": "the article was saved by someone else after the version the edit is based on",
     "slug_taken": "the slug belongs to another article",
     "precondition_required": "an article update without the `version` it is based on",
@@ -132,7 +134,9 @@ COMMON_RESPONSES: dict[str, Schema] = {
     "Unauthorized": error_response("Not logged in: send a session cookie or `Authorization: Bearer <token>`."),
     "Forbidden": error_response("The caller's role may not do this."),
     "NotFound": error_response("Nothing here that the caller may see."),
-    "TooLarge": error_response(f"The body is larger than {MAX_BODY_BYTES} bytes."),
+    "TooLarge": error_response(
+        f"The body is larger than the request limit ({DEFAULT_LIMITS['MAX_REQUEST_BYTES']:,} bytes by default)."
+    ),
     "DatabaseUnavailable": error_response("kb cannot reach its database right now (`database_unavailable`)."),
     "Unavailable": error_response(
         "The search index is damaged (`index_unavailable`: the message says how to rebuild it), or kb cannot "
