@@ -400,6 +400,24 @@ def refuse_links_out(path: Path, root: Path, name: str) -> None:
         raise ArticleFileError(name, None, f"a symbolic link to {target}, outside the imported folder: not imported")
 
 
+def _shown(name: str) -> str:
+    """A file name as it can be printed: bytes that are not UTF-8 and control characters escaped."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def refuse_odd_names(path: Path, name: str) -> None:
+    """Refuse a file whose name is not text (bytes that are not UTF-8) or holds a control character:
+    its slug and every message naming it would carry that along."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArticleFileError(name, None, "the file name is not UTF-8 text; rename the file: not imported") from None
+    problem = limits.text_problem(path.name)
+    if problem:
+        raise ArticleFileError(name, None, f"the file name {problem}; rename the file: not imported")
+
+
 def import_articles(
     session: Session,
     paths: Iterable[Path],
@@ -426,8 +444,9 @@ def import_articles(
     report = ImportReport()
     claimed: dict[str, str] = {}
     for number, path in enumerate(paths, start=1):
-        name = str(path.relative_to(root)) if root else str(path)
+        name = _shown(str(path.relative_to(root)) if root else str(path))
         try:
+            refuse_odd_names(path, name)
             refuse_links_out(path, root or path.parent, name)
             _import_one(session, path, name, user, default_status, claimed, report)
         except ArticleFileError as error:

@@ -7,6 +7,7 @@ that made rendering slow in test_shapes.py, and sessions in test_sessions.py.
 
 from __future__ import annotations
 
+import os
 import threading
 import urllib.parse
 from pathlib import Path
@@ -179,6 +180,24 @@ def test_an_import_with_unencodable_text_imports_the_good_files_and_search_keeps
     search = runner.invoke(args=["search", "kettle breaker"])
     assert search.exit_code == 0 and "[good]" in search.output
     assert runner.invoke(args=["reindex"]).exit_code == 0
+
+
+def test_an_import_refuses_file_names_that_are_not_text_and_imports_the_rest(starter_app, tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    front = b"---\ntitle: Odd name\nstatus: published\n---\nSome body text.\n"
+    with open(os.path.join(os.fsencode(folder), b"bad\xffname.md"), "wb") as raw:
+        raw.write(front)
+    (folder / "bell\x07.md").write_bytes(front)
+    _article_file(folder, "good.md", "title: Kettle trips the breaker\nstatus: published")
+    runner = starter_app.test_cli_runner()
+    result = runner.invoke(args=["import", str(folder)])
+    assert result.exit_code != 0
+    assert "bad\\xffname.md" in result.output and "not UTF-8" in result.output
+    assert "bell\\x07.md" in result.output and "U+0007" in result.output
+    assert "\x07" not in result.output and "Traceback" not in result.output
+    search = runner.invoke(args=["search", "kettle breaker"])
+    assert search.exit_code == 0 and "[good]" in search.output
 
 
 @pytest.mark.skipif(databases.BACKEND != "sqlite", reason="PostgreSQL cannot store a lone surrogate at all")
