@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from kb import auth, background, feedback, golden, store, vocabulary
+from kb import auth, background, feedback, golden, history, store, vocabulary
 from kb import health as kb_health
 from kb import search as kb_search
 from kb import tokens as kb_tokens
@@ -267,6 +267,42 @@ def revision(slug: str, number: int):
     session = get_session()
     article = store.get_article(session, slug, role=current_user.role)
     return jsonify(_revision_json(store.get_revision(session, article, number), with_body=True))
+
+
+@bp.route("/articles/<slug>/diff")
+@role_required(Role.AUTHOR)
+def diff(slug: str):
+    """Word-level changes between revisions `from` and `to` (default: the current one and the one before)."""
+    session = get_session()
+    article = store.get_article(session, slug, role=current_user.role)
+    older, newer = _revision_arg("from"), _revision_arg("to")
+    return jsonify(history.compare(session, article, older, newer).as_json())
+
+
+def _revision_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or not 0 < int(value) < 2**31:
+        raise RequestError(name, f"must be a revision number (1, 2, ...), not {value[:40]!r}")
+    return int(value)
+
+
+@bp.route("/articles/<slug>/revisions/<int:number>/restore", methods=["POST"])
+@role_required(Role.AUTHOR)
+def restore_revision(slug: str, number: int):
+    """Make a new revision equal to revision `number` (slug and status stay): nothing is destroyed."""
+    session = get_session()
+    article = store.get_article(session, slug, role=current_user.role)
+    data = jsonbody.json_object()
+    try:
+        result = history.restore(
+            session, article, number, user=current_user, based_on=based_on_version(data), message=_message(data)
+        )
+    except store.VersionConflict as conflict:
+        return _conflict(conflict)
+    session.commit()
+    return jsonify(article=article_json(result.article), changed=result.changed)
 
 
 def _revision_json(revision: Revision, *, with_body: bool) -> dict:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kb import golden, store, vocabulary
+from kb import golden, history, store, vocabulary
 from kb import search as kb_search
 from kb.auth import role_required
 from kb.db import get_session
@@ -139,6 +141,64 @@ def revision(slug: str, number: int):
     except store.ArticleNotFound:
         abort(404)
     return render_template("author/revision.html", article=article, revision=found, rendered=render_article(found.body))
+
+
+@bp.route("/articles/<slug>/diff")
+def diff(slug: str):
+    """Two revisions side by side in one text: `from` and `to` (default: the latest change)."""
+    article = _article_or_404(slug)
+    try:
+        compared = history.compare(get_session(), article, _number_arg("from"), _number_arg("to") or article.version)
+    except store.ArticleNotFound:
+        abort(404)
+    full = request.args.get("full") == "1"
+    changes = compared.changes if full else around_changes(compared.changes)
+    rows = [(name, _shown(change["from"]), _shown(change["to"])) for name, change in compared.fields.items()]
+    return render_template(
+        "author/diff.html", article=article, diff=compared, changes=changes, full=full, field_rows=rows
+    )
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "(none)"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else "(none)"
+    return str(value) if value != "" else "(empty)"
+
+
+def _number_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+@bp.route("/articles/<slug>/revisions/<int:number>/restore", methods=["POST"])
+def restore(slug: str, number: int):
+    session = get_session()
+    article = _article_or_404(slug)
+    try:
+        result = history.restore(session, article, number, user=current_user, based_on=based_on_version(request.form))
+    except store.ArticleNotFound:
+        abort(404)
+    except store.VersionConflict as conflict:
+        current = conflict.article.version
+        session.rollback()
+        flash(
+            f"Not restored: someone saved this article after you opened it (it is now at revision {current}). "
+            "Their change is below; restore again from here if it should still go.",
+            "error",
+        )
+        return redirect(url_for("author.diff", slug=slug, **{"from": number, "to": current})), 303
+    except (store.ArticleInvalid, RequestError) as invalid:
+        session.rollback()
+        flash(f"Not restored: {invalid}", "error")
+        return redirect(url_for("author.revision", slug=slug, number=number)), 303
+    session.commit()
+    if result.changed:
+        flash(f"Restored revision {number} as revision {result.article.version}; nothing was deleted.", "info")
+    else:
+        flash(f"The article already equals revision {number}: nothing to restore.", "info")
+    return redirect(url_for("author.revisions", slug=slug)), 303
 
 
 # --- search vocabulary and golden queries --------------------------------------------------------

@@ -186,6 +186,25 @@ REVISION = obj(
     }
 )
 
+_FIELD_CHANGE = obj({"from": {}, "to": {}})
+
+REVISION_DIFF = obj(
+    {
+        "from": described(INTEGER, "The older revision's number."),
+        "to": described(INTEGER, "The newer revision's number."),
+        "changes": described(
+            {"type": "array", "items": obj({"op": {"enum": ["equal", "insert", "delete"]}, "text": STRING})},
+            "The body from `from` to `to`, word by word: joining the equal and delete texts gives the older "
+            "body, the equal and insert texts the newer.",
+        ),
+        "fields": described(
+            {"type": "object", "additionalProperties": _FIELD_CHANGE},
+            "Every other field that differs (title, slug, summary, tags, product, audience, status, extra), "
+            "as its value before and after.",
+        ),
+    }
+)
+
 USER = obj({"username": STRING, "role": one_of_values(ROLES), "active": BOOLEAN, "created_at": TIMESTAMP})
 
 TOKEN = obj(
@@ -282,6 +301,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "RevisionSummary": obj(REVISION_SUMMARY_FIELDS),
     "Revision": REVISION,
+    "RevisionDiff": REVISION_DIFF,
     "User": USER,
     "NewUser": NEW_USER,
     "UserChange": USER_CHANGE,
@@ -312,6 +332,17 @@ INPUT_SCHEMAS: dict[str, Schema] = {
             closed=False,
         ),
         {"name": "helpdesk sidebar"},
+    ),
+    "RestoreInput": with_examples(
+        obj(
+            {
+                "version": ARTICLE_UPDATE["properties"]["version"],
+                "message": described(STRING, "Why, added to the new revision's message."),
+            },
+            required=["version"],
+            closed=False,
+        ),
+        {"version": 4, "message": "The firmware note was right after all"},
     ),
     "FeedbackInput": with_examples(obj({"helpful": BOOLEAN}, closed=False), {"helpful": True}),
     "SynonymInput": with_examples(

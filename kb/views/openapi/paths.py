@@ -162,6 +162,47 @@ def articles() -> dict[str, Schema]:
                 errors=not_found("No such article or revision."),
             ),
         },
+        "/articles/{slug}/revisions/{number}/restore": {
+            "parameters": [SLUG, path_param("number", {"type": "integer", "minimum": 0}, "The revision to restore.")],
+            "post": operation(
+                "restoreRevision",
+                "Make a new revision equal to an old one",
+                tag="articles",
+                role="author",
+                write=True,
+                body="RestoreInput",
+                description="Title, summary, body, tags, product, audience and kept front matter come back; the slug "
+                "and status stay as they are. Nothing is destroyed: the revisions in between stay in the history.",
+                responses=ok(200, "Restored (or the article already equals that revision).", ref("SavedArticle")),
+                errors={
+                    **invalid("a bad `version`, or an old body today's checks refuse (`invalid`)"),
+                    **not_found("No such article or revision."),
+                    409: error_response(
+                        "Someone saved after `version`: nothing was restored, and `changes` says what they changed.",
+                        ref("Conflict"),
+                    ),
+                    428: error_response("No `version` was sent.", ref("PreconditionRequired")),
+                },
+            ),
+        },
+        "/articles/{slug}/diff": {
+            "parameters": [SLUG],
+            "get": operation(
+                "diffRevisions",
+                "What changed between two revisions",
+                tag="articles",
+                role="author",
+                params=[
+                    query_param("from", INTEGER, "The older revision (default: the one before `to`)."),
+                    query_param("to", INTEGER, "The newer revision (default: the current one)."),
+                ],
+                responses=ok(200, "The body word by word and the other fields that differ.", ref("RevisionDiff")),
+                errors={
+                    **invalid("`from` or `to` is not a revision number (`invalid`)"),
+                    **not_found("No such article or revision."),
+                },
+            ),
+        },
     }
 
 
