@@ -61,8 +61,14 @@ def tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)
 
 
+def existing_tables(session: Session) -> list[Table]:
+    """kb's tables that exist in the database now: at an older revision, not all of them do."""
+    present = set(inspect(session.connection()).get_table_names())
+    return [table for table in tables() if table.name in present]
+
+
 def count_rows(session: Session) -> int:
-    return sum(session.scalar(select(func.count()).select_from(t)) or 0 for t in tables())
+    return sum(session.scalar(select(func.count()).select_from(t)) or 0 for t in existing_tables(session))
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -151,7 +157,7 @@ def clear(engine: Engine) -> None:
     """Delete every row (before taking the schema back to an older backup's revision)."""
     with Session(engine) as session:
         begin_write(session)
-        for table in reversed(tables()):
+        for table in reversed(existing_tables(session)):
             session.execute(table.delete())
         session.commit()
 
@@ -171,7 +177,7 @@ def restore_backup(
         begin_write(session)
         if count_rows(session) and not replace:
             raise BackupError("the database is not empty; restore with --replace to delete everything in it first")
-        for table in reversed(tables()):
+        for table in reversed(existing_tables(session)):
             session.execute(table.delete())
         present = _columns_now(session)
         for table in tables():
@@ -254,7 +260,7 @@ def _reset_sequences(session: Session) -> None:
     """PostgreSQL hands out ids from sequences: move each past the restored rows."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for table in tables():
+    for table in existing_tables(session):
         key = list(table.primary_key.columns)
         if len(key) == 1 and isinstance(key[0].type, Integer):
             session.execute(

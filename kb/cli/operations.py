@@ -124,6 +124,7 @@ def _restore(path: Path, manifest: backup.Manifest, replace: bool, index_dir: Pa
         session.rollback()
         raise click.ClickException(str(exc)) from None
     finally:
+        session.rollback()  # whatever went wrong, the upgrade must not wait on this session's write lock
         if migrations.inspect_schema(engine).current != migrations.inspect_schema(engine).head:
             migrations.upgrade(engine)
     with progress(manifest.tables.get("articles", 0), "Indexing") as advance:
