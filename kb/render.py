@@ -11,16 +11,18 @@ import logging
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from html import unescape
 
 import markdown
 import nh3
 from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup, escape
 
+from kb import links
 from kb.shapes import shape_problem
 
 __all__ = ["RenderedArticle", "Section", "render_article", "sanitize", "shape_problem", "to_html"]
@@ -118,6 +120,13 @@ def to_html(md_text: str) -> Markup:
     return _rendered(md_text)[0]
 
 
+# A save renders the body to check it, then again for its answer; the index writer renders it
+# once more, and every view of a popular article would too. The same text renders the same, so
+# the last few renders are kept: at most RENDER_CACHE bodies (24 MB if every one is 500 KB).
+RENDER_CACHE = 16
+
+
+@lru_cache(maxsize=RENDER_CACHE)
 def _rendered(md_text: str) -> tuple[Markup, str | None]:
     problem = shape_problem(md_text)
     if problem is None:
@@ -131,7 +140,9 @@ def _rendered(md_text: str) -> tuple[Markup, str | None]:
 
 def _markdown_html(md_text: str) -> str:
     # A fresh Markdown instance per call: a reused one carries state (footnotes, toc) between calls.
-    converter = markdown.Markdown(extensions=[*EXTENSIONS, DocFxExtension()], extension_configs=EXTENSION_CONFIGS)
+    converter = markdown.Markdown(
+        extensions=[*EXTENSIONS, DocFxExtension(), ArticleLinksExtension()], extension_configs=EXTENSION_CONFIGS
+    )
     return converter.convert(md_text)
 
 
@@ -192,6 +203,31 @@ class DocFxExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.preprocessors.register(_DocFxLines(md), "kb_docfx_lines", 25)
         md.treeprocessors.register(_Alerts(md), "kb_alerts", 5)
+
+
+class ArticleLinksExtension(Extension):
+    """Links between articles (see kb.links): `[[slug]]` becomes a link, and every link to a bare
+    slug points at the article's own address, so it works from any page (history, preview, API)."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.inlinePatterns.register(_WikiLink(links.WIKI_LINK.pattern, md), "kb_wiki_link", 175)
+        md.treeprocessors.register(_ArticleHrefs(md), "kb_article_hrefs", 4)
+
+
+class _WikiLink(InlineProcessor):
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:  # noqa: N802
+        slug, anchor, label = m.group(1), m.group(2), m.group(3)
+        element = etree.Element("a", {"href": links.ARTICLE_PATH + slug + (f"#{anchor}" if anchor else "")})
+        element.text = (label or links.label_of(slug)).strip()
+        return element, m.start(0), m.end(0)
+
+
+class _ArticleHrefs(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        for anchor in root.iter("a"):
+            target = links.slug_of_href(anchor.get("href", ""))
+            if target:
+                anchor.set("href", links.ARTICLE_PATH + target[0] + target[1])
 
 
 class _DocFxLines(Preprocessor):
