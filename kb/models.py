@@ -104,6 +104,8 @@ class Article(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The content checks' score when last saved (kb.checks), for lists; links are counted apart.
+    quality: Mapped[int | None] = mapped_column(Integer)
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
@@ -141,6 +143,40 @@ class Revision(Base):
 
     article: Mapped[Article] = relationship(back_populates="revisions")
     created_by: Mapped[User | None] = relationship()
+
+
+class Setting(Base):
+    """A value admins change in the UI (the new-article template, ...), with kb.settings' defaults."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    updated_by: Mapped[User | None] = relationship()
+
+    # Two admins saving the same setting: the second gets StaleDataError (a 409), as for articles.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class ArticleLink(Base):
+    """A link in an article's current text to another article, by slug (kb.links).
+
+    Kept on every save, so "what links to a missing or archived article" is a query, not a scan
+    of every body. The target is a slug, not an id: a link to an article not written yet is
+    still a link (a broken one).
+    """
+
+    __tablename__ = "article_links"
+    __table_args__ = (UniqueConstraint("article_id", "target_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    target_slug: Mapped[str] = mapped_column(String(120), index=True)
+    line: Mapped[int] = mapped_column(Integer)
 
 
 class IndexEvent(Base):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb import changelog, limits, render
+from kb import articlelinks, changelog, checks, limits, render
 from kb.db import begin_write, utcnow
 from kb.models import Article, Audience, Revision, Role, Status, User
 from kb.textdiff import Change, word_diff
@@ -261,8 +261,10 @@ def _refuse_taken_slug(session: Session, slug: str, article: Article | None) -> 
 
 def _save(session: Session, article: Article, data: ArticleFields, user: User | None, message: str, verified: bool):
     _apply(article, data, user, verified)
+    article.quality = checks.check(article.body).score
     _add_revision(session, article, user, message)
     session.flush()
+    articlelinks.record(session, article)
     changelog.record(session, [article.id])
     session.flush()
 

@@ -10,7 +10,7 @@ import os
 import shutil
 
 import pytest
-from kbserver import KbServer
+from kbserver import KbServer, admin_token, call
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -151,3 +151,84 @@ def test_pages_use_no_inline_script(server):
 
     html = urllib.request.urlopen(server.url + "login").read().decode()
     assert "<script>" not in html and "<script src=" in html
+
+
+# --- the article editor -------------------------------------------------------------------------
+
+EDITED = "printer-shows-offline"
+
+
+def open_editor(browser, server, slug: str = EDITED):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server.url + f"author/articles/{slug}/edit")
+    browser.execute_script("window.localStorage.clear()")
+    browser.get(server.url + f"author/articles/{slug}/edit")
+    return browser.find_element(By.ID, "f-body")
+
+
+def test_the_editor_previews_with_checks_and_ctrl_enter_toggles_it(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    body = open_editor(browser, server)
+    pane = browser.find_element(By.ID, "kb-preview-pane")
+    assert not pane.is_displayed()
+    body.send_keys(Keys.CONTROL, Keys.ENTER)
+    wait(browser, lambda d: pane.is_displayed() and "Windows" in d.find_element(By.ID, "kb-preview").text)
+    assert browser.find_element(By.ID, "kb-preview").find_elements(By.CSS_SELECTOR, "h2#what-is-going-on")
+    body.send_keys(Keys.CONTROL, Keys.END)
+    body.send_keys('\nSay: "Sorry for the trouble, I will sort it out for you now."\n<script>window.pwned=1</script>\n')
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#kb-preview-checks li.check-script"))
+    assert browser.execute_script("return window.pwned === undefined")
+    body.send_keys(Keys.CONTROL, Keys.ENTER)
+    assert not pane.is_displayed()
+
+
+def test_the_editor_warns_before_leaving_and_keeps_a_local_copy(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    body = open_editor(browser, server)
+    leaving = (
+        "var e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented;"
+    )
+    assert browser.execute_script(leaving) is False, "no warning while nothing changed"
+    body.send_keys(Keys.CONTROL, Keys.END)
+    body.send_keys("\nA sentence typed just before the laptop died.")
+    assert browser.execute_script(leaving) is True
+    wait(browser, lambda d: d.execute_script(f"return window.localStorage.getItem('kb-draft:{EDITED}')"))
+
+    browser.get(server.url + f"author/articles/{EDITED}/edit")  # the text on the server is unchanged
+    notice = wait(
+        browser,
+        lambda d: (
+            d.find_element(By.ID, "kb-local-draft") if d.find_element(By.ID, "kb-local-draft").is_displayed() else None
+        ),
+    )
+    assert "laptop died" not in browser.find_element(By.ID, "f-body").get_attribute("value")
+    notice.find_element(By.TAG_NAME, "button").click()
+    assert browser.find_element(By.ID, "f-body").get_attribute("value").endswith("laptop died.")
+
+
+def test_ctrl_s_on_a_stale_edit_keeps_the_text_and_shows_the_other_change(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    slug = "mailbox-full"
+    body = open_editor(browser, server, slug)
+    token = admin_token(server.folder, server.env)
+    status, current = call(server.url, token, f"articles/{slug}")
+    assert status == 200
+    changed = current["markdown"].replace("mailbox", "postbox", 1)
+    status, _ = call(server.url, token, f"articles/{slug}", {"body": changed, "version": current["version"]}, "PUT")
+    assert status == 200
+
+    body.send_keys(Keys.CONTROL, Keys.END)
+    body.send_keys("\nMy own closing paragraph.")
+    body.send_keys(Keys.CONTROL, "s")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".conflict"))
+    assert browser.find_element(By.ID, "f-body").get_attribute("value").rstrip().endswith("My own closing paragraph.")
+    diff = browser.find_element(By.CSS_SELECTOR, ".conflict .diff")
+    assert "postbox" in diff.find_element(By.TAG_NAME, "ins").text
+    assert browser.find_element(By.NAME, "version").get_attribute("value") == str(current["version"] + 1)

@@ -398,3 +398,31 @@ def test_processes_upgrading_a_new_database_at_the_same_moment_all_succeed(datab
     engine = make_engine(database_url)
     assert migrations.inspect_schema(engine).is_up_to_date
     engine.dispose()
+
+
+def test_revision_0004_fills_in_links_and_scores_of_existing_articles(engine):
+    migrations.upgrade(engine, "0003")
+    tables = reflect(engine)
+    with engine.begin() as connection:
+        articles = [{**row, "created_by_id": None, "updated_by_id": None} for row in FIRST_REVISION_ROWS["articles"]]
+        connection.execute(tables["articles"].insert(), articles)
+        connection.execute(
+            tables["articles"].update().where(tables["articles"].c.id == 2),
+            {
+                "body": "## What is going on\n\nIt moved: see [[printer-offline-old]] and [VPN](vpn-connected-but-nothing-loads).\n"
+            },
+        )
+    migrations.upgrade(engine, "0004")
+    tables = reflect(engine)
+    with engine.connect() as connection:
+        links = connection.execute(
+            sa.select(
+                tables["article_links"].c.article_id,
+                tables["article_links"].c.target_slug,
+                tables["article_links"].c.line,
+            ).order_by(tables["article_links"].c.target_slug)
+        ).all()
+        scores = dict(connection.execute(sa.select(tables["articles"].c.id, tables["articles"].c.quality)).all())
+    assert [tuple(row) for row in links] == [(2, "printer-offline-old", 3), (2, "vpn-connected-but-nothing-loads", 3)]
+    assert scores[1] < 100 and scores[2] < 100  # both lack sections; neither is empty
+    assert scores[1] != scores[2]

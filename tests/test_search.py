@@ -118,8 +118,10 @@ def test_drafts_and_archived_articles_never_reach_agents(author, agent):
     create(author, title="Quokka archived", body="quokka\n", status="archived")
     create(author, title="Quokka review", body="quokka\n", status="review")
     assert slugs(agent, "quokka") == []
-    assert slugs(agent, "quokka", drafts="1") == []
-    assert len(slugs(author, "quokka", drafts="1")) == 3
+    assert slugs(agent, "quokka", drafts="1", archived="1") == []
+    assert sorted(slugs(author, "quokka", drafts="1")) == ["quokka-draft", "quokka-review"]
+    assert slugs(author, "quokka", archived="1") == ["quokka-archived"]
+    assert len(slugs(author, "quokka", drafts="1", archived="1")) == 3
     assert slugs(author, "quokka") == []
 
 

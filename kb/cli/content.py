@@ -143,13 +143,16 @@ def reindex_command() -> None:
 @click.argument("query", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--drafts", is_flag=True, help="Also search drafts, reviews and archived articles.")
+@click.option("--drafts", is_flag=True, help="Also search drafts and articles in review.")
+@click.option("--archived", is_flag=True, help="Also search archived articles.")
 @with_appcontext
-def search_command(query: tuple[str, ...], as_json: bool, limit: int, drafts: bool) -> None:
+def search_command(query: tuple[str, ...], as_json: bool, limit: int, drafts: bool, archived: bool) -> None:
     """Search the knowledge base as an agent would."""
     ensure_database()
     ensure_index()
-    statuses = list(Status) if drafts else [Status.PUBLISHED]
+    statuses = [Status.PUBLISHED]
+    statuses += [Status.DRAFT, Status.REVIEW] if drafts else []
+    statuses += [Status.ARCHIVED] if archived else []
     try:
         page = kb_search.search(
             " ".join(query), statuses=statuses, limit=limit, vocabulary=vocabulary.current_vocabulary(get_session())

@@ -1,4 +1,4 @@
-"""What admins use: user accounts and roles, and the state of the search index."""
+"""What admins use: user accounts and roles, the new-article template, and the state of the search index."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from kb import auth, health
+from kb import auth, health, settings
 from kb.auth import role_required
 from kb.db import get_session
 from kb.models import Role, User
@@ -86,3 +86,36 @@ def change_from_form(form: MultiDict) -> auth.UserChange:
 def index_status():
     """The search index as the operator sees it: readable, keeping up, and what it set aside."""
     return render_template("admin/index.html", status=health.status(current_app, get_session()))
+
+
+@bp.route("/template", methods=["GET", "POST"])
+def article_template():
+    """The text every new article starts from; authors see it in the editor."""
+    session = get_session()
+    if request.method == "GET":
+        return _template_page(settings.get(session, settings.ARTICLE_TEMPLATE))
+    text = request.form.get("template", "").replace("\r\n", "\n")
+    problem = settings.template_problem(text)
+    if problem:
+        flash(f"Not saved: the template {problem}.", "error")
+        return _template_page(settings.Current(text, _version_field()), status=400)
+    try:
+        settings.put(session, settings.ARTICLE_TEMPLATE, text, user=current_user, based_on=_version_field())
+    except settings.SettingConflict as conflict:
+        session.rollback()
+        flash(f"Not saved: {conflict}. Your text is below; the saved one is on the right.", "error")
+        saved = settings.get(session, settings.ARTICLE_TEMPLATE)
+        return _template_page(settings.Current(text, saved.version), saved=saved, status=409)
+    session.commit()
+    flash("Template saved: new articles start from it.", "info")
+    return redirect(url_for("admin.article_template"))
+
+
+def _version_field() -> int:
+    value = request.form.get("version", "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) < 2**31 else -1
+
+
+def _template_page(current: settings.Current, *, saved: settings.Current | None = None, status: int = 200):
+    page = render_template("admin/template.html", current=current, saved=saved, default=settings.DEFAULT_TEMPLATE)
+    return page, status

@@ -7,7 +7,7 @@ import secrets
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kb import background, feedback, golden, limits, store
+from kb import articlelinks, background, feedback, golden, limits, store
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
@@ -36,8 +36,11 @@ def search_request() -> tuple[str, kb_search.Filters, int, list[Status]]:
     limit = request.args.get("limit", type=int) or 10
     limit = max(1, min(limit, current_app.config["SEARCH_MAX_LIMIT"]))
     statuses = [Status.PUBLISHED]
-    if request.args.get("drafts") == "1" and has_role(current_user, Role.AUTHOR):
-        statuses = list(store.visible_statuses(current_user.role))
+    if has_role(current_user, Role.AUTHOR):  # two filters: work in progress, and what was retired
+        if request.args.get("drafts") == "1":
+            statuses += [Status.DRAFT, Status.REVIEW]
+        if request.args.get("archived") == "1":
+            statuses.append(Status.ARCHIVED)
     return text, filters, limit, statuses
 
 
@@ -111,9 +114,14 @@ def article(slug: str):
     episode = request.args.get("from")
     if feedback.is_episode_id(episode):
         background.search_log().opened(episode, slug)
-    warnings = golden.warnings_for(get_session(), found) if has_role(current_user, Role.AUTHOR) else []
+    session = get_session()
+    is_author = has_role(current_user, Role.AUTHOR)
     return render_template(
-        "agent/article.html", article=found, rendered=render_article(found.body), golden_warnings=warnings
+        "agent/article.html",
+        article=found,
+        rendered=render_article(found.body),
+        golden_warnings=golden.warnings_for(session, found) if is_author else [],
+        checks=articlelinks.checks_for(session, found) if is_author else None,
     )
 
 

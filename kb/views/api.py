@@ -11,14 +11,14 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from kb import auth, background, feedback, golden, history, store, vocabulary
+from kb import articlelinks, auth, background, feedback, golden, history, limits, settings, store, vocabulary
 from kb import health as kb_health
 from kb import search as kb_search
 from kb import tokens as kb_tokens
 from kb.auth import is_bearer_request, role_required
 from kb.db import get_session
 from kb.models import Article, GoldenQuery, Revision, Role, Status, User
-from kb.render import to_html
+from kb.render import render_article, to_html
 from kb.security import csrf, password_change_limit
 from kb.views import jsonbody, openapi
 from kb.views.agent import query_too_long, run_search, search_request
@@ -109,8 +109,26 @@ def _hit_json(hit: kb_search.SearchHit) -> dict:
 def articles():
     status = request.args.get("status")
     chosen = Status(status) if status in {s.value for s in Status} else None
-    found = store.list_articles(get_session(), role=current_user.role, status=chosen)
-    return jsonify(articles=[_article_summary(a) for a in found])
+    session = get_session()
+    found = store.list_articles(session, role=current_user.role, status=chosen)
+    listed = [_article_summary(a) for a in found]
+    if auth.has_role(current_user, Role.AUTHOR):
+        broken = articlelinks.broken_counts(session, [a.id for a in found])
+        for summary, article in zip(listed, found, strict=True):
+            summary["score"] = articlelinks.score(article, broken.get(article.id, 0))
+    return jsonify(articles=listed)
+
+
+@bp.route("/links/broken")
+@role_required(Role.AUTHOR)
+def broken_links():
+    """Links in articles to missing or archived articles (or to drafts, from published ones)."""
+    return jsonify(
+        broken=[
+            {"source": b.source_slug, "title": b.source_title, "line": b.line, "target": b.target_slug, "why": b.why}
+            for b in articlelinks.report(get_session())
+        ]
+    )
 
 
 @bp.route("/articles/<slug>")
@@ -125,6 +143,7 @@ def article(slug: str):
     body = article_json(found)
     if auth.has_role(current_user, Role.AUTHOR):
         body["golden_warnings"] = golden.warnings_for(session, found)
+        body["checks"] = articlelinks.checks_for(session, found).as_json()
     return jsonify(body)
 
 
@@ -267,6 +286,66 @@ def revision(slug: str, number: int):
     session = get_session()
     article = store.get_article(session, slug, role=current_user.role)
     return jsonify(_revision_json(store.get_revision(session, article, number), with_body=True))
+
+
+@bp.route("/preview", methods=["POST"])
+@role_required(Role.AUTHOR)
+def preview():
+    """Markdown rendered exactly as the article page renders it, with the content checks."""
+    data = jsonbody.json_object()
+    body = jsonbody.text(data, "markdown")
+    problem = limits.text_problem(body, max_bytes=limits.limit("MAX_ARTICLE_BYTES"))
+    if problem:
+        raise RequestError("markdown", problem)
+    status = jsonbody.text(data, "status", Status.DRAFT.value)
+    if status not in {s.value for s in Status}:
+        raise RequestError("status", f"must be one of {', '.join(s.value for s in Status)}")
+    rendered = render_article(store.normalize_body(body))
+    found = articlelinks.checks_of_text(get_session(), rendered, body, status=Status(status))
+    return jsonify(html=str(rendered.html), checks=found.as_json())
+
+
+@bp.route("/template")
+@role_required(Role.AUTHOR)
+def article_template():
+    """The text a new article starts from (admins change it with PUT)."""
+    return jsonify(_template_json(settings.get(get_session(), settings.ARTICLE_TEMPLATE)))
+
+
+@bp.route("/template", methods=["PUT"])
+@role_required(Role.ADMIN)
+def change_article_template():
+    data = jsonbody.json_object()
+    text = store.normalize_body(jsonbody.text(data, "markdown"))
+    problem = settings.template_problem(text)
+    if problem:
+        raise RequestError("markdown", problem)
+    session = get_session()
+    try:
+        saved = settings.put(
+            session, settings.ARTICLE_TEMPLATE, text, user=current_user, based_on=_setting_version(data)
+        )
+    except settings.SettingConflict as conflict:
+        session.rollback()
+        return error(
+            409,
+            "conflict",
+            f"Nothing was saved: {conflict}. Read it again and merge.",
+            current_version=conflict.current,
+        )
+    session.commit()
+    return jsonify(_template_json(saved))
+
+
+def _setting_version(data: dict) -> int:
+    """The setting's version as read (0 while it is kb's default): required, as for articles."""
+    if data.get("version") == 0:
+        return 0
+    return based_on_version(data)
+
+
+def _template_json(current: settings.Current) -> dict:
+    return {"markdown": current.value, "version": current.version, "updated_by": current.updated_by}
 
 
 @bp.route("/articles/<slug>/diff")

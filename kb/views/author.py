@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kb import golden, history, store, vocabulary
+from kb import articlelinks, golden, history, settings, store, vocabulary
 from kb import search as kb_search
 from kb.auth import role_required
 from kb.db import get_session
@@ -36,8 +36,17 @@ def _article_or_404(slug: str):
 def articles():
     status = request.args.get("status")
     chosen = Status(status) if status in {s.value for s in Status} else None
-    found = store.list_articles(get_session(), role=current_user.role, status=chosen)
-    return render_template("author/articles.html", articles=found, status=chosen, statuses=list(Status))
+    session = get_session()
+    found = store.list_articles(session, role=current_user.role, status=chosen)
+    broken = articlelinks.broken_counts(session, [a.id for a in found])
+    scores = {a.id: articlelinks.score(a, broken.get(a.id, 0)) for a in found}
+    return render_template("author/articles.html", articles=found, scores=scores, status=chosen, statuses=list(Status))
+
+
+@bp.route("/links")
+def broken_links():
+    """Every link in an article that leads to a missing or archived article (or a draft, from a published one)."""
+    return render_template("author/links.html", broken=articlelinks.report(get_session()))
 
 
 @bp.route("/articles/new", methods=["GET", "POST"])
@@ -107,7 +116,8 @@ def _conflict_form(session, conflict: store.VersionConflict):
 
 
 def _values_of(article) -> dict[str, str]:
-    data = store.ArticleFields.of(article) if article else store.ArticleFields(slug="", title="")
+    template = settings.get(get_session(), settings.ARTICLE_TEMPLATE).value
+    data = store.ArticleFields.of(article) if article else store.ArticleFields(slug="", title="", body=template)
     values = {name: getattr(data, name) for name in ("title", "slug", "summary", "body", "product")}
     values.update(tags=", ".join(data.tags), audience=data.audience.value, status=data.status.value)
     if article is not None:

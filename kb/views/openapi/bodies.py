@@ -10,6 +10,7 @@ from kb import auth, limits, store, tokens, vocabulary
 from kb.models import Audience, Role, Status
 from kb.views.openapi.schema import (
     BOOLEAN,
+    CHANGE,
     COUNT,
     ERROR_SCHEMAS,
     INTEGER,
@@ -101,6 +102,7 @@ ARTICLE = obj(
     {
         **ARTICLE_FIELDS,
         "golden_warnings": described(STRINGS, "For authors: golden queries this article's saves pushed out."),
+        "checks": described(ref("Checks"), "For authors: the content standard's findings and score."),
     },
     required=list(ARTICLE_FIELDS),
 )
@@ -186,6 +188,29 @@ REVISION = obj(
     }
 )
 
+CHECKS = described(
+    obj(
+        {
+            "score": described({"type": "integer", "minimum": 0, "maximum": 100}, "100 less what the findings weigh."),
+            "findings": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "code": described(
+                            STRING,
+                            "missing_explanation, missing_section, no_customer_words, script, heading_order, "
+                            "long_paragraph, broken_link, no_owner or cannot_save.",
+                        ),
+                        "message": STRING,
+                        "line": {"type": ["integer", "null"]},
+                    }
+                ),
+            },
+        }
+    ),
+    "The content standard's guidance: never a reason a save is refused.",
+)
+
 _FIELD_CHANGE = obj({"from": {}, "to": {}})
 
 REVISION_DIFF = obj(
@@ -193,7 +218,7 @@ REVISION_DIFF = obj(
         "from": described(INTEGER, "The older revision's number."),
         "to": described(INTEGER, "The newer revision's number."),
         "changes": described(
-            {"type": "array", "items": obj({"op": {"enum": ["equal", "insert", "delete"]}, "text": STRING})},
+            {"type": "array", "items": CHANGE},
             "The body from `from` to `to`, word by word: joining the equal and delete texts gives the older "
             "body, the equal and insert texts the newer.",
         ),
@@ -292,7 +317,16 @@ SCHEMAS: dict[str, Schema] = {
     **ERROR_SCHEMAS,
     "SearchPage": SEARCH_PAGE,
     "SearchHit": HIT,
-    "ArticleSummary": obj(ARTICLE_SUMMARY_FIELDS),
+    "ArticleSummary": obj(
+        {
+            **ARTICLE_SUMMARY_FIELDS,
+            "score": described(
+                {"type": "integer", "minimum": 0, "maximum": 100},
+                "For authors: the content checks' score, broken links included.",
+            ),
+        },
+        required=list(ARTICLE_SUMMARY_FIELDS),
+    ),
     "Article": ARTICLE,
     "ArticleInput": ARTICLE_INPUT,
     "ArticleUpdate": ARTICLE_UPDATE,
@@ -302,6 +336,17 @@ SCHEMAS: dict[str, Schema] = {
     "RevisionSummary": obj(REVISION_SUMMARY_FIELDS),
     "Revision": REVISION,
     "RevisionDiff": REVISION_DIFF,
+    "Checks": CHECKS,
+    "Template": obj(
+        {
+            "markdown": STRING,
+            "version": described(INTEGER, "0 while it is kb's default; send it back with a change."),
+            "updated_by": TEXT_OR_NULL,
+        }
+    ),
+    "Preview": obj(
+        {"html": described(STRING, "Sanitized HTML, as the article page shows it."), "checks": ref("Checks")}
+    ),
     "User": USER,
     "NewUser": NEW_USER,
     "UserChange": USER_CHANGE,
@@ -332,6 +377,30 @@ INPUT_SCHEMAS: dict[str, Schema] = {
             closed=False,
         ),
         {"name": "helpdesk sidebar"},
+    ),
+    "PreviewInput": with_examples(
+        obj(
+            {
+                "markdown": {**STRING, "description": "The body as being edited."},
+                "status": one_of_values(STATUSES, "The status it would be saved with (links are judged by it)."),
+            },
+            required=["markdown"],
+            closed=False,
+        ),
+        {"markdown": "## What is going on\n\nSee [[printer-shows-offline]].\n", "status": "draft"},
+    ),
+    "TemplateInput": with_examples(
+        obj(
+            {
+                "markdown": STRING,
+                "version": described(
+                    {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}, "The template's version as read."
+                ),
+            },
+            required=["markdown", "version"],
+            closed=False,
+        ),
+        {"markdown": "## What the customer notices\n\n## What is going on\n", "version": 0},
     ),
     "RestoreInput": with_examples(
         obj(

@@ -46,7 +46,8 @@ def search() -> dict[str, Schema]:
                     query_param("tag", STRING, "Only articles with this tag."),
                     query_param("audience", STRING, "Only articles for this audience."),
                     query_param("typing", STRING, "1: the text is still being typed; its last word is a prefix."),
-                    query_param("drafts", STRING, "1: authors also find drafts, reviews and archived articles."),
+                    query_param("drafts", STRING, "1: authors also find drafts and articles in review."),
+                    query_param("archived", STRING, "1: authors also find archived articles."),
                     query_param("sid", STRING, "An id grouping the searches of one episode for the gap report."),
                 ],
                 responses=ok(200, "The best matches, with facets.", ref("SearchPage")),
@@ -180,6 +181,76 @@ def articles() -> dict[str, Schema]:
                     409: error_response(
                         "Someone saved after `version`: nothing was restored, and `changes` says what they changed.",
                         ref("Conflict"),
+                    ),
+                    428: error_response("No `version` was sent.", ref("PreconditionRequired")),
+                },
+            ),
+        },
+        "/links/broken": {
+            "get": operation(
+                "brokenLinks",
+                "Links that lead nowhere an agent can follow",
+                tag="articles",
+                role="author",
+                description="Links in articles that are not archived to an article that does not exist or is "
+                "archived, and links from published articles to ones agents cannot read yet.",
+                responses=ok(
+                    200,
+                    "Every broken link, by article and line.",
+                    obj(
+                        {
+                            "broken": {
+                                "type": "array",
+                                "items": obj(
+                                    {
+                                        "source": STRING,
+                                        "title": STRING,
+                                        "line": INTEGER,
+                                        "target": STRING,
+                                        "why": STRING,
+                                    }
+                                ),
+                            }
+                        }
+                    ),
+                ),
+            ),
+        },
+        "/preview": {
+            "post": operation(
+                "preview",
+                "Render Markdown as the article page would, with the content checks",
+                tag="articles",
+                role="author",
+                write=True,
+                body="PreviewInput",
+                description="Nothing is saved. The HTML goes through the same renderer and sanitizer as the article "
+                "page; `checks` lists what the content standard suggests, including links to missing or archived "
+                "articles.",
+                responses=ok(200, "The preview.", ref("Preview")),
+                errors=invalid("`markdown` is not text or is over the article limit, or a bad `status` (`invalid`)"),
+            ),
+        },
+        "/template": {
+            "get": operation(
+                "getTemplate",
+                "The text a new article starts from",
+                tag="articles",
+                role="author",
+                responses=ok(200, "The template and its version.", ref("Template")),
+            ),
+            "put": operation(
+                "putTemplate",
+                "Change the new-article template",
+                tag="articles",
+                role="admin",
+                write=True,
+                body="TemplateInput",
+                responses=ok(200, "Saved.", ref("Template")),
+                errors={
+                    **invalid("`markdown` is not text, too long or a shape kb cannot render, or a bad `version`"),
+                    409: error_response(
+                        "Another admin saved it after `version`: nothing was saved.", ref("SettingConflict")
                     ),
                     428: error_response("No `version` was sent.", ref("PreconditionRequired")),
                 },

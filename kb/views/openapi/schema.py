@@ -121,6 +121,9 @@ ERROR_SCHEMAS: dict[str, Schema] = {
         "slug_taken",
         {"field": {"const": "slug"}, "holder": obj({"slug": STRING, "title": STRING, "url": URL})},
     ),
+    "SettingConflict": error_schema(
+        "conflict", {"current_version": described(INTEGER, "The version to read and base the next attempt on.")}
+    ),
     "PreconditionRequired": error_schema("precondition_required", {"field": {"const": "version"}}),
 }
 

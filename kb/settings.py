@@ -1,0 +1,97 @@
+"""Settings admins change in kb's pages: each a JSON value under a key, with a default in code.
+
+A setting row exists only once an admin has saved it, so a new kb needs none and a default can
+improve with kb until someone chooses otherwise. Saves name the version they were based on, as
+article saves do: of two admins saving at once, the second is told instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from kb import limits, render
+from kb.db import begin_write, utcnow
+from kb.models import Setting, User
+
+ARTICLE_TEMPLATE = "article_template"
+
+# The understanding-first outline (kb.checks.SECTIONS) with one line of guidance under each
+# heading. The guidance is an HTML comment: an author who leaves it in shows agents nothing.
+DEFAULT_TEMPLATE = """\
+## What the customer notices
+
+<!-- What the customer says and sees, in their own words: one quoted phrasing per line. -->
+
+## What is going on
+
+<!-- What is really happening and why, in plain words an agent can pass on; an analogy helps. -->
+
+## How to confirm
+
+<!-- The questions and checks that tell this situation apart from the ones that look like it. -->
+
+## Resolution
+
+<!-- The options, when each one fits and what it means for the customer. -->
+
+## Prevent it
+
+<!-- What stops it coming back, for this customer and at the root. -->
+
+## Related
+
+<!-- Links to the articles an agent may need next: a slug in double square brackets. -->
+"""
+
+DEFAULTS: dict[str, Any] = {ARTICLE_TEMPLATE: DEFAULT_TEMPLATE}
+
+
+class SettingConflict(Exception):
+    """Someone saved the setting after the version this change was based on."""
+
+    def __init__(self, key: str, current: int):
+        super().__init__(f"the setting '{key}' was changed by someone else (it is now at version {current})")
+        self.key, self.current = key, current
+
+
+@dataclass
+class Current:
+    value: Any
+    version: int  # 0: the default, never saved
+    updated_by: str | None = None
+
+
+def get(session: Session, key: str) -> Current:
+    row = session.get(Setting, key)
+    if row is None:
+        return Current(DEFAULTS[key], 0)
+    return Current(row.value, row.version, row.updated_by.username if row.updated_by else None)
+
+
+def put(session: Session, key: str, value: Any, *, user: User | None, based_on: int) -> Current:
+    """Save `value` unless the setting changed after version `based_on` (0: still the default)."""
+    begin_write(session)
+    row = session.get(Setting, key, populate_existing=True)
+    current = row.version if row is not None else 0
+    if current != based_on:
+        raise SettingConflict(key, current)
+    try:
+        with session.begin_nested():
+            if row is None:
+                row = Setting(key=key)
+                session.add(row)
+            row.value, row.version, row.updated_at, row.updated_by = value, current + 1, utcnow(), user
+            session.flush()
+    except (StaleDataError, IntegrityError):
+        raise SettingConflict(key, current + 1) from None
+    return Current(row.value, row.version, user.username if user else None)
+
+
+def template_problem(text: str) -> str | None:
+    """Why `text` cannot be the new-article template (it must be a body kb would save)."""
+    return limits.text_problem(text, max_bytes=limits.limit("MAX_ARTICLE_BYTES")) or render.render_article(text).problem
