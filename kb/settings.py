@@ -48,7 +48,15 @@ DEFAULT_TEMPLATE = """\
 <!-- Links to the articles an agent may need next: a slug in double square brackets. -->
 """
 
-DEFAULTS: dict[str, Any] = {ARTICLE_TEMPLATE: DEFAULT_TEMPLATE}
+# Publishing needs someone other than the article's last editor (kb.lifecycle), unless turned off.
+REVIEW_REQUIRED = "review_required"
+
+DEFAULTS: dict[str, Any] = {ARTICLE_TEMPLATE: DEFAULT_TEMPLATE, REVIEW_REQUIRED: True}
+# The settings changed through the generic settings page and API (the template has its own), with
+# what each value must be.
+EDITABLE: dict[str, tuple[type, str]] = {
+    REVIEW_REQUIRED: (bool, "true or false"),
+}
 
 
 class SettingConflict(Exception):
@@ -95,3 +103,11 @@ def put(session: Session, key: str, value: Any, *, user: User | None, based_on: 
 def template_problem(text: str) -> str | None:
     """Why `text` cannot be the new-article template (it must be a body kb would save)."""
     return limits.text_problem(text, max_bytes=limits.limit("MAX_ARTICLE_BYTES")) or render.render_article(text).problem
+
+
+def problem(key: str, value: Any) -> str | None:
+    """Why `value` cannot be the setting `key` (an EDITABLE one), or None."""
+    kind, spelled = EDITABLE[key]
+    if type(value) is not kind:
+        return f"must be {spelled}"
+    return None

@@ -343,12 +343,20 @@ def get_article(session: Session, slug: str, *, role: Role) -> Article:
     return article
 
 
-def list_articles(session: Session, *, role: Role, status: Status | None = None) -> list[Article]:
+def list_articles(
+    session: Session, *, role: Role, status: Status | None = None, created_by: User | None = None
+) -> list[Article]:
     statuses = visible_statuses(role)
     if status is not None:
         statuses = tuple(s for s in statuses if s == status)
     query = select(Article).where(Article.status.in_(statuses)).order_by(Article.updated_at.desc(), Article.id.desc())
+    if created_by is not None:
+        query = query.where(Article.created_by_id == created_by.id)
     return list(session.scalars(query))
+
+
+def count_in_status(session: Session, status: Status) -> int:
+    return session.scalar(select(func.count(Article.id)).where(Article.status == status)) or 0
 
 
 def get_revision(session: Session, article: Article, number: int) -> Revision:

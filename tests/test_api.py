@@ -98,7 +98,7 @@ def test_author_creates_and_updates_an_article_with_a_token(starter_app):
         json={
             "title": "Docking station flickers",
             "body": '## What the customer notices\n\n- "screen flickers"\n',
-            "status": "published",
+            "status": "review",
             "tags": ["dock"],
         },
         headers=headers,
@@ -107,7 +107,7 @@ def test_author_creates_and_updates_an_article_with_a_token(starter_app):
     article = created.get_json()["article"]
     assert article["slug"] == "docking-station-flickers" and article["version"] == 1
     indexed(starter_app)
-    found = client.get("/api/v1/search?q=flickers", headers=headers).get_json()
+    found = client.get("/api/v1/search?q=flickers&drafts=1", headers=headers).get_json()
     assert found["results"][0]["slug"] == "docking-station-flickers"
 
     updated = client.put(

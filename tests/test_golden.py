@@ -37,34 +37,34 @@ def test_golden_add_rejects_unknown_articles_and_duplicates(starter_app):
     assert result.exit_code != 0 and "already a golden query" in result.output
 
 
-def test_saving_an_article_that_pushes_a_golden_query_out_warns_the_author(author):
+def test_saving_an_article_that_pushes_a_golden_query_out_warns_the_author(admin):
     assert (
-        post(author, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"}).status_code
+        post(admin, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"}).status_code
         == 201
     )
     slugs = []
     for n in range(3):
         response = post(
-            author,
+            admin,
             "/api/v1/articles",
             {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published"},
         )
         assert response.status_code == 201
         slugs.append(response.get_json()["article"]["slug"])
-    indexed(author.application)  # the check runs after the save's response, once the index holds it
-    warnings = [w for slug in slugs for w in author.get(f"/api/v1/articles/{slug}").get_json()["golden_warnings"]]
+    indexed(admin.application)  # the check runs after the save's response, once the index holds it
+    warnings = [w for slug in slugs for w in admin.get(f"/api/v1/articles/{slug}").get_json()["golden_warnings"]]
     assert any("'printer offline' → print-jobs-stuck-in-queue" in w for w in warnings), warnings
-    report = author.get("/api/v1/golden").get_json()
+    report = admin.get("/api/v1/golden").get_json()
     assert report["passed"] < report["total"]
-    page = author.get("/author/golden").get_data(as_text=True)
+    page = admin.get("/author/golden").get_data(as_text=True)
     assert "fail" in page and "printer offline" in page
 
 
-def test_the_author_sees_the_golden_warning_on_the_article_page(author):
-    post(author, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"})
+def test_the_author_sees_the_golden_warning_on_the_article_page(admin):
+    post(admin, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"})
     locations = []
     for n in range(3):
-        response = author.submit(
+        response = admin.submit(
             "/author/articles/new",
             {
                 "title": f"Printer offline printer offline {n}",
@@ -76,8 +76,8 @@ def test_the_author_sees_the_golden_warning_on_the_article_page(author):
         )
         assert response.status_code == 302
         locations.append(response.headers["Location"])
-    indexed(author.application)
-    pages = "".join(author.get(location).get_data(as_text=True) for location in locations)
+    indexed(admin.application)
+    pages = "".join(admin.get(location).get_data(as_text=True) for location in locations)
     assert "pushed a golden query out of the top 3: &#39;printer offline&#39; → print-jobs-stuck-in-queue" in pages
 
 

@@ -143,7 +143,7 @@ def test_a_writer_holding_the_index_lock_never_stalls_searches_or_saves(starter_
 
 
 def test_an_article_that_cannot_be_indexed_is_set_aside_and_the_rest_flows(starter_app):
-    headers = bearer(starter_app, "writer")
+    headers = bearer(starter_app, "writer", "admin")  # publishes at once, without review
     client = starter_app.test_client()
     broken = client.put(
         "/api/v1/articles/printer-shows-offline", json={"tags": ["x\ud800y"], "version": 1}, headers=headers
@@ -192,7 +192,7 @@ def test_a_rebuild_running_while_authors_save_loses_none_of_their_changes(starte
 
 def test_a_pasted_blob_does_not_stall_the_index_writer(starter_app):
     """60 KB of base64 pasted as text: the code detector once took minutes on such a token."""
-    headers = bearer(starter_app, "writer")
+    headers = bearer(starter_app, "writer", "admin")  # publishes at once, without review
     client = starter_app.test_client()
     blob = "iVBORwKGgoAAAANSUhEUg" + "QmFzZTY" * 8500  # no digit: the slow case of the old look-ahead
     response = client.post(

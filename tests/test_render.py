@@ -55,7 +55,7 @@ FORBIDDEN = [
 def save(client, slug: str, body: str):
     response = client.submit(
         "/author/articles/new",
-        {"title": f"Article {slug}", "slug": slug, "body": body, "status": "published", "audience": "internal"},
+        {"title": f"Article {slug}", "slug": slug, "body": body, "status": "draft", "audience": "internal"},
         token_page="/author/articles/new",
     )
     assert response.status_code == 302, response.get_data(as_text=True)

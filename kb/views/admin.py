@@ -119,3 +119,27 @@ def _version_field() -> int:
 def _template_page(current: settings.Current, *, saved: settings.Current | None = None, status: int = 200):
     page = render_template("admin/template.html", current=current, saved=saved, default=settings.DEFAULT_TEMPLATE)
     return page, status
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings_page():
+    """The rules admins choose: for now, whether publishing needs a second person."""
+    session = get_session()
+    current = settings.get(session, settings.REVIEW_REQUIRED)
+    if request.method == "GET":
+        return render_template("admin/settings.html", review=current)
+    answers = request.form.getlist("review_required")
+    if not answers or any(answer not in FORM_BOOLEANS for answer in answers):
+        flash("review_required must be the form's checkbox: 0 or 1.", "error")
+        return render_template("admin/settings.html", review=current), 400
+    try:
+        settings.put(
+            session, settings.REVIEW_REQUIRED, FORM_BOOLEANS[answers[-1]], user=current_user, based_on=_version_field()
+        )
+    except settings.SettingConflict as conflict:
+        session.rollback()
+        flash(f"Not saved: {conflict}. The page now shows what is saved; choose again.", "error")
+        return render_template("admin/settings.html", review=settings.get(session, settings.REVIEW_REQUIRED)), 409
+    session.commit()
+    flash("Settings saved.", "info")
+    return redirect(url_for("admin.settings_page"))

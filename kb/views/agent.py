@@ -7,7 +7,7 @@ import secrets
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kb import articlelinks, background, feedback, golden, limits, store
+from kb import articlelinks, background, feedback, golden, lifecycle, limits, store
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
@@ -122,6 +122,8 @@ def article(slug: str):
         rendered=render_article(found.body),
         golden_warnings=golden.warnings_for(session, found) if is_author else [],
         checks=articlelinks.checks_for(session, found) if is_author else None,
+        moves=lifecycle.moves_for(found, current_user) if is_author else [],
+        verbs=lifecycle.VERBS,
     )
 
 

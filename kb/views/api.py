@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from kb import articlelinks, auth, background, feedback, golden, history, limits, settings, store, vocabulary
+from kb import articlelinks, auth, background, feedback, golden, history, lifecycle, limits, settings, store, vocabulary
 from kb import health as kb_health
 from kb import search as kb_search
 from kb import tokens as kb_tokens
@@ -26,6 +26,7 @@ from kb.views.articleinput import RequestError, based_on_version, fields_from
 from kb.views.urls import public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_COMMENT = 500  # a workflow move's comment, kept as its revision's message
 csrf.exempt(bp)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -200,8 +201,10 @@ def article_json(article: Article) -> dict:
 def create_article():
     data = jsonbody.json_object()
     session = get_session()
+    fields = fields_from(data, None)
+    lifecycle.check_save(session, None, fields, current_user)
     try:
-        result = store.create_article(session, fields_from(data, None), user=current_user, message=_message(data))
+        result = store.create_article(session, fields, user=current_user, message=_message(data))
     except store.SlugTaken as taken:
         return _slug_taken(taken)
     session.commit()
@@ -218,11 +221,14 @@ def update_article(slug: str):
         raise store.ArticleNotFound(slug)
     data = jsonbody.json_object()
     based_on = based_on_version(data)
+    fields = fields_from(data, existing)
+    if based_on == existing.version:  # a stale save is a 409 whatever it asks for
+        lifecycle.check_save(session, existing, fields, current_user)
     try:
         result = store.update_article(
             session,
             existing,
-            fields_from(data, existing),
+            fields,
             user=current_user,
             based_on=based_on,
             message=_message(data),
@@ -303,6 +309,71 @@ def preview():
     rendered = render_article(store.normalize_body(body))
     found = articlelinks.checks_of_text(get_session(), rendered, body, status=Status(status))
     return jsonify(html=str(rendered.html), checks=found.as_json())
+
+
+@bp.errorhandler(lifecycle.MoveRefused)
+def _move_refused(exc: lifecycle.MoveRefused):
+    get_session().rollback()
+    return error(exc.status, "forbidden" if exc.status == 403 else "invalid", str(exc), field="status")
+
+
+@bp.route("/articles/<slug>/transition", methods=["POST"])
+@role_required(Role.AUTHOR)
+def transition(slug: str):
+    """Move an article through the workflow (draft, review, published, archived) with a comment."""
+    session = get_session()
+    article = store.get_article(session, slug, role=current_user.role)
+    data = jsonbody.json_object()
+    to = _status_field(data, "to")
+    comment = jsonbody.text(data, "comment")
+    problem = limits.text_problem(comment, max_chars=MAX_COMMENT)
+    if problem:
+        raise RequestError("comment", problem)
+    try:
+        result = lifecycle.move(
+            session, article, to, user=current_user, based_on=based_on_version(data), comment=comment
+        )
+    except store.VersionConflict as conflict:
+        return _conflict(conflict)
+    session.commit()
+    return jsonify(article=article_json(result.article), changed=result.changed)
+
+
+def _status_field(data: dict, name: str) -> Status:
+    value = jsonbody.text(data, name)
+    if value not in {s.value for s in Status}:
+        raise RequestError(name, f"must be one of {', '.join(s.value for s in Status)}")
+    return Status(value)
+
+
+@bp.route("/settings")
+@role_required(Role.ADMIN)
+def all_settings():
+    session = get_session()
+    return jsonify(settings={key: _setting_json(settings.get(session, key)) for key in settings.EDITABLE})
+
+
+@bp.route("/settings/<key>", methods=["PUT"])
+@role_required(Role.ADMIN)
+def change_setting(key: str):
+    if key not in settings.EDITABLE:
+        return error(404, "not_found", f"No setting '{key[:80]}'; the settings are {', '.join(settings.EDITABLE)}.")
+    data = jsonbody.json_object()
+    problem = settings.problem(key, data.get("value"))
+    if problem:
+        raise RequestError("value", problem)
+    session = get_session()
+    try:
+        saved = settings.put(session, key, data["value"], user=current_user, based_on=_setting_version(data))
+    except settings.SettingConflict as conflict:
+        session.rollback()
+        return error(409, "conflict", f"Nothing was saved: {conflict}.", current_version=conflict.current)
+    session.commit()
+    return jsonify(_setting_json(saved))
+
+
+def _setting_json(current: settings.Current) -> dict:
+    return {"value": current.value, "version": current.version, "updated_by": current.updated_by}
 
 
 @bp.route("/template")

@@ -6,8 +6,9 @@ import json
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
-from kb import articlelinks, golden, history, settings, store, vocabulary
+from kb import articlelinks, golden, history, lifecycle, limits, settings, store, vocabulary
 from kb import search as kb_search
 from kb.auth import role_required
 from kb.db import get_session
@@ -32,15 +33,29 @@ def _article_or_404(slug: str):
     return article
 
 
+@bp.app_context_processor
+def _review_queue() -> dict:
+    """How many articles wait for review, for the nav of authors and admins (one count query)."""
+    if not current_user.is_authenticated or current_user.role not in (Role.AUTHOR, Role.ADMIN):
+        return {}
+    try:
+        return {"waiting_for_review": store.count_in_status(get_session(), Status.REVIEW)}
+    except SQLAlchemyError:  # an error page about the database must still render
+        return {}
+
+
 @bp.route("/articles")
 def articles():
     status = request.args.get("status")
     chosen = Status(status) if status in {s.value for s in Status} else None
+    mine = request.args.get("mine") == "1"
     session = get_session()
-    found = store.list_articles(session, role=current_user.role, status=chosen)
+    found = store.list_articles(
+        session, role=current_user.role, status=chosen, created_by=current_user if mine else None
+    )
     broken = articlelinks.broken_counts(session, [a.id for a in found])
     scores = {a.id: articlelinks.score(a, broken.get(a.id, 0)) for a in found}
-    return render_template("author/articles.html", articles=found, scores=scores, status=chosen, statuses=list(Status))
+    return render_template("author/articles.html", articles=found, scores=scores, status=chosen, mine=mine)
 
 
 @bp.route("/links")
@@ -71,6 +86,9 @@ def _edit(article: Article | None):
         return _form(article, request.form.to_dict(), invalid.errors), 400
     except RequestError as bad:
         return _form(article, request.form.to_dict(), [store.FieldError(bad.field, str(bad))]), bad.status
+    except lifecycle.MoveRefused as refused:
+        session.rollback()
+        return _form(article, request.form.to_dict(), [store.FieldError("status", str(refused))]), refused.status
     except store.VersionConflict as conflict:
         return _conflict_form(session, conflict), 409
     session.commit()
@@ -84,6 +102,8 @@ def _edit(article: Article | None):
 def _save(session, article: Article | None) -> store.SaveResult:
     data = fields_from(request.form, article)
     message = request.form.get("message", "")
+    if article is None or based_on_version(request.form) == article.version:
+        lifecycle.check_save(session, article, data, current_user)
     if article is None:
         return store.create_article(session, data, user=current_user, message=message)
     return store.update_article(
@@ -126,12 +146,16 @@ def _values_of(article) -> dict[str, str]:
 
 
 def _form(article, values: dict[str, str], errors: list[store.FieldError] | None = None, **context):
+    if article is None:
+        statuses = [Status.DRAFT, Status.REVIEW] + ([Status.PUBLISHED] if current_user.role == Role.ADMIN else [])
+    else:
+        statuses = [article.status, *lifecycle.moves_for(article, current_user)]
     return render_template(
         "author/edit.html",
         article=article,
         values=values,
         errors=errors or [],
-        statuses=list(Status),
+        statuses=statuses,
         audiences=list(Audience),
         **context,
     )
@@ -151,6 +175,39 @@ def revision(slug: str, number: int):
     except store.ArticleNotFound:
         abort(404)
     return render_template("author/revision.html", article=article, revision=found, rendered=render_article(found.body))
+
+
+@bp.route("/articles/<slug>/transition", methods=["POST"])
+def transition(slug: str):
+    """A workflow button on the article page: move it on, with a comment, as the version shown."""
+    session = get_session()
+    article = _article_or_404(slug)
+    to = request.form.get("to", "")
+    comment = request.form.get("comment", "")
+    problem = limits.text_problem(comment, max_chars=500)
+    try:
+        if to not in {s.value for s in Status} or problem:
+            raise RequestError("comment" if problem else "to", problem or "is not a state")
+        result = lifecycle.move(
+            session, article, Status(to), user=current_user, based_on=based_on_version(request.form), comment=comment
+        )
+    except (lifecycle.MoveRefused, RequestError) as refused:
+        session.rollback()
+        flash(f"Not moved: {refused}", "error")
+        return redirect(url_for("agent.article", slug=slug)), 303
+    except store.VersionConflict as conflict:
+        return _stale(session, conflict, "Not moved", "read the change, then decide again")
+    session.commit()
+    flash(f"{lifecycle.VERBS[Status(to)]}: done. It is now {result.article.status.value}.", "info")
+    return redirect(url_for("agent.article", slug=slug)), 303
+
+
+def _stale(session, conflict: store.VersionConflict, what: str, then: str, older: int | None = None):
+    """Someone saved after the version the button was pressed on: show them what changed."""
+    slug, current = conflict.article.slug, conflict.article.version
+    session.rollback()
+    flash(f"{what}: someone saved this article after you opened it (it is now at revision {current}); {then}.", "error")
+    return redirect(url_for("author.diff", slug=slug, to=current, **({"from": older} if older else {}))), 303
 
 
 @bp.route("/articles/<slug>/diff")
@@ -191,14 +248,7 @@ def restore(slug: str, number: int):
     except store.ArticleNotFound:
         abort(404)
     except store.VersionConflict as conflict:
-        current = conflict.article.version
-        session.rollback()
-        flash(
-            f"Not restored: someone saved this article after you opened it (it is now at revision {current}). "
-            "Their change is below; restore again from here if it should still go.",
-            "error",
-        )
-        return redirect(url_for("author.diff", slug=slug, **{"from": number, "to": current})), 303
+        return _stale(session, conflict, "Not restored", "restore again from here if it should still go", number)
     except (store.ArticleInvalid, RequestError) as invalid:
         session.rollback()
         flash(f"Not restored: {invalid}", "error")

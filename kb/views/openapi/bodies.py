@@ -337,6 +337,7 @@ SCHEMAS: dict[str, Schema] = {
     "Revision": REVISION,
     "RevisionDiff": REVISION_DIFF,
     "Checks": CHECKS,
+    "Setting": obj({"value": {}, "version": INTEGER, "updated_by": TEXT_OR_NULL}),
     "Template": obj(
         {
             "markdown": STRING,
@@ -388,6 +389,29 @@ INPUT_SCHEMAS: dict[str, Schema] = {
             closed=False,
         ),
         {"markdown": "## What is going on\n\nSee [[printer-shows-offline]].\n", "status": "draft"},
+    ),
+    "TransitionInput": with_examples(
+        obj(
+            {
+                "to": one_of_values(STATUSES, "The state to move to."),
+                "comment": described({**STRING, "maxLength": 500}, "Why: kept as the new revision's message."),
+                "version": ARTICLE_UPDATE["properties"]["version"],
+            },
+            required=["to", "version"],
+            closed=False,
+        ),
+        {"to": "review", "comment": "Ready: please check the cause section", "version": 3},
+    ),
+    "SettingInput": with_examples(
+        obj(
+            {
+                "value": described(BOOLEAN, "review_required: true or false."),
+                "version": described({"type": "integer", "minimum": 0}, "The setting's version as read."),
+            },
+            required=["value", "version"],
+            closed=False,
+        ),
+        {"value": False, "version": 0},
     ),
     "TemplateInput": with_examples(
         obj(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kb import settings
 from kb.views.openapi.bodies import ROLES, STATUSES, USER, WARNINGS
 from kb.views.openapi.operations import (
     INDEX_UNAVAILABLE,
@@ -229,6 +230,64 @@ def articles() -> dict[str, Schema]:
                 "articles.",
                 responses=ok(200, "The preview.", ref("Preview")),
                 errors=invalid("`markdown` is not text or is over the article limit, or a bad `status` (`invalid`)"),
+            ),
+        },
+        "/articles/{slug}/transition": {
+            "parameters": [SLUG],
+            "post": operation(
+                "transitionArticle",
+                "Move an article through the workflow",
+                tag="articles",
+                role="author",
+                write=True,
+                body="TransitionInput",
+                description="draft → review → published → archived, and back to draft from any of them (admins may "
+                "also publish a draft). Publishing needs someone other than the article's last editor, or an admin, "
+                "unless the `review_required` setting is off. The move is a new revision whose message is the comment.",
+                responses=ok(200, "Moved (or already there).", ref("SavedArticle")),
+                errors={
+                    **invalid("`to` is not a state, the workflow has no such move, or a bad `version` (`invalid`)"),
+                    403: error_response("Not an author, or publishing what one last changed oneself (`forbidden`)."),
+                    **not_found("No such article."),
+                    409: error_response(
+                        "The article changed after `version`: nothing was moved; `changes` says what changed.",
+                        ref("Conflict"),
+                    ),
+                    428: error_response("No `version` was sent.", ref("PreconditionRequired")),
+                },
+            ),
+        },
+        "/settings": {
+            "get": operation(
+                "listSettings",
+                "The rules admins choose",
+                tag="accounts",
+                role="admin",
+                responses=ok(
+                    200,
+                    "Each setting with its value and version (0: kb's default).",
+                    obj({"settings": {"type": "object", "additionalProperties": ref("Setting")}}),
+                ),
+            ),
+        },
+        "/settings/{key}": {
+            "parameters": [
+                path_param("key", {"type": "string", "enum": list(settings.EDITABLE)}, "The setting's name.")
+            ],
+            "put": operation(
+                "changeSetting",
+                "Change one setting",
+                tag="accounts",
+                role="admin",
+                write=True,
+                body="SettingInput",
+                responses=ok(200, "Saved.", ref("Setting")),
+                errors={
+                    **invalid("the value has the wrong type, or a bad `version` (`invalid`)"),
+                    404: error_response("No such setting (`not_found`)."),
+                    409: error_response("Another admin saved it after `version`.", ref("SettingConflict")),
+                    428: error_response("No `version` was sent.", ref("PreconditionRequired")),
+                },
             ),
         },
         "/template": {
