@@ -104,11 +104,18 @@ class Article(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Who answers for the article being right (its creator unless changed), and when it is next due
+    # a check (kb.verification); both apply to published articles.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    review_by: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # The content checks' score when last saved (kb.checks), for lists; links are counted apart.
     quality: Mapped[int | None] = mapped_column(Integer)
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="article", order_by="Revision.number", cascade="all, delete-orphan"
     )
@@ -160,6 +167,45 @@ class Setting(Base):
 
     # Two admins saving the same setting: the second gets StaleDataError (a 409), as for articles.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class FlagReason(str, enum.Enum):
+    WRONG = "wrong"
+    OUTDATED = "outdated"
+    UNCLEAR = "unclear"
+    MISSING = "missing"
+
+
+class Flag(Base):
+    """An agent's "this article is wrong / outdated / unclear / missing something", until an author
+    resolves it with the revision that fixed it (or a reason it needs no change)."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    reason: Mapped[FlagReason] = mapped_column(_enum(FlagReason))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    fixed_in: Mapped[int | None] = mapped_column(Integer)  # the revision that fixed it
+    resolution: Mapped[str] = mapped_column(Text, default="")  # or why no change was needed
+
+    article: Mapped[Article] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+
+class SlugAlias(Base):
+    """A slug an article had before it was renamed: its old addresses keep leading to it."""
+
+    __tablename__ = "slug_aliases"
+
+    slug: Mapped[str] = mapped_column(String(120), primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ArticleLink(Base):

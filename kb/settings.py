@@ -8,7 +8,7 @@ article saves do: of two admins saving at once, the second is told instead of ov
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -50,12 +50,41 @@ DEFAULT_TEMPLATE = """\
 
 # Publishing needs someone other than the article's last editor (kb.lifecycle), unless turned off.
 REVIEW_REQUIRED = "review_required"
+# How long a published article stays trusted before it is due a check (kb.verification), in days,
+# and the products whose articles age faster or slower.
+REVIEW_DAYS = "review_days"
+REVIEW_DAYS_BY_PRODUCT = "review_days_by_product"
+MAX_REVIEW_DAYS = 3650
 
-DEFAULTS: dict[str, Any] = {ARTICLE_TEMPLATE: DEFAULT_TEMPLATE, REVIEW_REQUIRED: True}
-# The settings changed through the generic settings page and API (the template has its own), with
-# what each value must be.
-EDITABLE: dict[str, tuple[type, str]] = {
-    REVIEW_REQUIRED: (bool, "true or false"),
+DEFAULTS: dict[str, Any] = {
+    ARTICLE_TEMPLATE: DEFAULT_TEMPLATE,
+    REVIEW_REQUIRED: True,
+    REVIEW_DAYS: 180,
+    REVIEW_DAYS_BY_PRODUCT: {},
+}
+
+
+def _days(value: Any) -> str | None:
+    ok = type(value) is int and 1 <= value <= MAX_REVIEW_DAYS
+    return None if ok else f"must be a whole number of days from 1 to {MAX_REVIEW_DAYS}"
+
+
+def _days_by_product(value: Any) -> str | None:
+    if not isinstance(value, dict) or len(value) > 500:
+        return 'must be an object of at most 500 products, such as {"VPN": 90}'
+    for product, days in value.items():
+        problem = limits.text_problem(product, max_chars=120) or _days(days)
+        if problem:
+            return f"'{str(product)[:40]}' {problem}"
+    return None
+
+
+# The settings changed through the generic settings page and API (the template has its own),
+# each with the check its value must pass.
+EDITABLE: dict[str, Callable[[Any], str | None]] = {
+    REVIEW_REQUIRED: lambda value: None if type(value) is bool else "must be true or false",
+    REVIEW_DAYS: _days,
+    REVIEW_DAYS_BY_PRODUCT: _days_by_product,
 }
 
 
@@ -105,9 +134,11 @@ def template_problem(text: str) -> str | None:
     return limits.text_problem(text, max_bytes=limits.limit("MAX_ARTICLE_BYTES")) or render.render_article(text).problem
 
 
+def review_days(session: Session, product: str) -> int:
+    """The review period of an article about `product`: its product's own, else everyone's."""
+    return int(get(session, REVIEW_DAYS_BY_PRODUCT).value.get(product) or get(session, REVIEW_DAYS).value)
+
+
 def problem(key: str, value: Any) -> str | None:
     """Why `value` cannot be the setting `key` (an EDITABLE one), or None."""
-    kind, spelled = EDITABLE[key]
-    if type(value) is not kind:
-        return f"must be {spelled}"
-    return None
+    return EDITABLE[key](value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb import articlelinks, changelog, checks, limits, render
+from kb import articlelinks, changelog, checks, limits, render, settings
 from kb.db import begin_write, utcnow
 from kb.models import Article, Audience, Revision, Role, Status, User
 from kb.textdiff import Change, word_diff
@@ -198,7 +198,7 @@ def create_article(session: Session, data: ArticleFields, *, user: User | None, 
     data = _checked(data)
     begin_write(session)
     _refuse_taken_slug(session, data.slug, None)
-    article = Article(created_by=user, created_at=utcnow())
+    article = Article(created_by=user, owner=user, created_at=utcnow())
     try:
         with session.begin_nested():
             session.add(article)
@@ -260,7 +260,11 @@ def _refuse_taken_slug(session: Session, slug: str, article: Article | None) -> 
 
 
 def _save(session: Session, article: Article, data: ArticleFields, user: User | None, message: str, verified: bool):
+    published_now = data.status == Status.PUBLISHED and (article.status != Status.PUBLISHED or verified)
     _apply(article, data, user, verified)
+    if published_now or (article.status == Status.PUBLISHED and article.review_by is None):
+        # Published or checked just now: trusted for the review period (kb.verification).
+        article.review_by = article.updated_at + timedelta(days=settings.review_days(session, article.product))
     article.quality = checks.check(article.body).score
     _add_revision(session, article, user, message)
     session.flush()
@@ -277,7 +281,7 @@ def _apply(article: Article, data: ArticleFields, user: User | None, verified: b
     article.updated_at = now
     article.updated_by = user
     if verified:
-        article.verified_at = now
+        article.verified_at, article.verified_by = now, user
 
 
 def _add_revision(session: Session, article: Article, user: User | None, message: str) -> None:

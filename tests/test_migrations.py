@@ -426,3 +426,28 @@ def test_revision_0004_fills_in_links_and_scores_of_existing_articles(engine):
     assert [tuple(row) for row in links] == [(2, "printer-offline-old", 3), (2, "vpn-connected-but-nothing-loads", 3)]
     assert scores[1] < 100 and scores[2] < 100  # both lack sections; neither is empty
     assert scores[1] != scores[2]
+
+
+def test_revision_0005_gives_articles_their_creator_as_owner_and_published_ones_a_review_date(engine):
+    migrations.upgrade(engine, "0004")
+    tables = reflect(engine)
+    user = {**FIRST_REVISION_ROWS["users"][0], "session_generation": 0}
+    with engine.begin() as connection:
+        connection.execute(tables["users"].insert(), [user])
+        connection.execute(
+            tables["articles"].insert(),
+            [
+                {**row, "created_by_id": 1 if row["id"] == 1 else None, "updated_by_id": None, "quality": 100}
+                for row in FIRST_REVISION_ROWS["articles"]
+            ],
+        )
+    migrations.upgrade(engine, "0005")
+    articles = reflect(engine)["articles"]
+    with engine.connect() as connection:
+        rows = {
+            r.id: r for r in connection.execute(sa.select(articles.c.id, articles.c.owner_id, articles.c.review_by))
+        }
+    assert rows[1].owner_id == 1 and rows[2].owner_id is None
+    published = FIRST_REVISION_ROWS["articles"][0]  # published, verified at T1
+    assert _comparable({"at": rows[1].review_by}) == _comparable({"at": published["verified_at"] + timedelta(days=180)})
+    assert rows[2].review_by is None  # a draft is not due anything

@@ -31,6 +31,7 @@ API_ROLES = {
     "api.change_article_template": {"admin"},
     "api.broken_links": {"author", "admin"},
     "api.transition": {"author", "admin"},
+    "api.verify": {"author", "admin"},
     "api.all_settings": {"admin"},
     "api.change_setting": {"admin"},
     "api.synonyms": {"author", "admin"},

@@ -7,7 +7,7 @@ import secrets
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kb import articlelinks, background, feedback, golden, lifecycle, limits, store
+from kb import articlelinks, background, feedback, golden, lifecycle, limits, store, verification
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
@@ -88,7 +88,14 @@ def search():
     page = run_search(source="ui")
     episode = request.args.get("sid")
     episode = episode if feedback.is_episode_id(episode) else secrets.token_urlsafe(12)
-    return render_template("agent/search.html", page=page, args=request.args, episode=episode, cut_at=query_too_long())
+    return render_template(
+        "agent/search.html",
+        page=page,
+        args=request.args,
+        episode=episode,
+        cut_at=query_too_long(),
+        trust=_trust(page),
+    )
 
 
 @bp.route("/search/results")
@@ -96,7 +103,14 @@ def search():
 def results():
     """The result list alone, for search-as-you-type."""
     page = run_search(source="ui")
-    return render_template("agent/_results.html", page=page, args=request.args, cut_at=query_too_long())
+    return render_template(
+        "agent/_results.html", page=page, args=request.args, cut_at=query_too_long(), trust=_trust(page)
+    )
+
+
+def _trust(page: kb_search.SearchPage | None) -> dict:
+    """Who verified each result and whether its review is overdue (one query for the page's hits)."""
+    return verification.signals(get_session(), [hit.slug for hit in page.hits]) if page else {}
 
 
 def _readable_article(slug: str):
@@ -124,6 +138,7 @@ def article(slug: str):
         checks=articlelinks.checks_for(session, found) if is_author else None,
         moves=lifecycle.moves_for(found, current_user) if is_author else [],
         verbs=lifecycle.VERBS,
+        overdue=verification.is_overdue(found),
     )
 
 

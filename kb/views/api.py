@@ -11,7 +11,20 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from kb import articlelinks, auth, background, feedback, golden, history, lifecycle, limits, settings, store, vocabulary
+from kb import (
+    articlelinks,
+    auth,
+    background,
+    feedback,
+    golden,
+    history,
+    lifecycle,
+    limits,
+    settings,
+    store,
+    verification,
+    vocabulary,
+)
 from kb import health as kb_health
 from kb import search as kb_search
 from kb import tokens as kb_tokens
@@ -75,6 +88,7 @@ def search():
     if query_too_long():
         raise RequestError("q", f"is longer than the limit of {query_too_long():,} characters")
     page = run_search(source="api")
+    trust = verification.signals(get_session(), [hit.slug for hit in page.hits])
     return jsonify(
         query=page.query,
         total=page.total,
@@ -82,11 +96,11 @@ def search():
         took_ms=page.took_ms,
         suggestion=page.suggestion,
         facets={name: [{"value": f.value, "count": f.count} for f in values] for name, values in page.facets.items()},
-        results=[_hit_json(hit) for hit in page.hits],
+        results=[_hit_json(hit, trust.get(hit.slug, {})) for hit in page.hits],
     )
 
 
-def _hit_json(hit: kb_search.SearchHit) -> dict:
+def _hit_json(hit: kb_search.SearchHit, trust: dict) -> dict:
     return {
         "slug": hit.slug,
         "title": hit.title,
@@ -100,6 +114,8 @@ def _hit_json(hit: kb_search.SearchHit) -> dict:
         "status": hit.status,
         "updated": hit.updated,
         "verified": hit.verified or None,
+        "verified_by": trust.get("verified_by"),
+        "review_overdue": trust.get("review_overdue", False),
         "score": hit.score,
         "url": _article_url(hit.slug) + (f"#{hit.anchor}" if hit.anchor else ""),
     }
@@ -176,6 +192,10 @@ def _article_summary(article: Article) -> dict:
         "updated_at": article.updated_at.isoformat(),
         "updated_by": article.updated_by.username if article.updated_by else None,
         "verified_at": article.verified_at.isoformat() if article.verified_at else None,
+        "verified_by": article.verified_by.username if article.verified_by else None,
+        "owner": article.owner.username if article.owner else None,
+        "review_by": article.review_by.isoformat() if article.review_by else None,
+        "review_overdue": verification.is_overdue(article),
         "url": _article_url(article.slug),
     }
 
@@ -224,6 +244,7 @@ def update_article(slug: str):
     fields = fields_from(data, existing)
     if based_on == existing.version:  # a stale save is a 409 whatever it asks for
         lifecycle.check_save(session, existing, fields, current_user)
+    owner_changed = _change_owner(session, existing, data)
     try:
         result = store.update_article(
             session,
@@ -239,7 +260,20 @@ def update_article(slug: str):
     except store.SlugTaken as taken:
         return _slug_taken(taken)
     session.commit()
-    return jsonify(article=article_json(result.article), changed=result.changed)
+    return jsonify(article=article_json(result.article), changed=result.changed or owner_changed)
+
+
+def _change_owner(session, article: Article, data: dict) -> bool:
+    """`"owner": USERNAME` gives the article to another author (or admin) to keep right."""
+    if "owner" not in data:
+        return False
+    name = jsonbody.text(data, "owner")
+    owner = session.scalar(select(User).where(User.username == name)) if name else None
+    if owner is None or not owner.is_active or owner.role not in (Role.AUTHOR, Role.ADMIN):
+        raise RequestError("owner", f"'{name[:80]}' is not an active author or admin")
+    changed = article.owner_id != owner.id
+    article.owner = owner
+    return changed
 
 
 def _message(data: dict) -> str:
@@ -315,6 +349,21 @@ def preview():
 def _move_refused(exc: lifecycle.MoveRefused):
     get_session().rollback()
     return error(exc.status, "forbidden" if exc.status == 403 else "invalid", str(exc), field="status")
+
+
+@bp.route("/articles/<slug>/verify", methods=["POST"])
+@role_required(Role.AUTHOR)
+def verify(slug: str):
+    """Say the article, as of `version`, is still right: records who and when, sets the next review date."""
+    session = get_session()
+    article = store.get_article(session, slug, role=current_user.role)
+    data = jsonbody.json_object()
+    try:
+        verification.verify(session, article, user=current_user, based_on=based_on_version(data))
+    except store.VersionConflict as conflict:
+        return _conflict(conflict)
+    session.commit()
+    return jsonify(article=article_json(article), changed=True)
 
 
 @bp.route("/articles/<slug>/transition", methods=["POST"])

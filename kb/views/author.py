@@ -8,10 +8,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from kb import articlelinks, golden, history, lifecycle, limits, settings, store, vocabulary
+from kb import articlelinks, golden, history, lifecycle, limits, settings, store, verification, vocabulary
 from kb import search as kb_search
 from kb.auth import role_required
-from kb.db import get_session
+from kb.db import get_session, utcnow
 from kb.models import Article, Audience, GoldenQuery, Role, Status
 from kb.render import render_article
 from kb.textdiff import around_changes
@@ -175,6 +175,30 @@ def revision(slug: str, number: int):
     except store.ArticleNotFound:
         abort(404)
     return render_template("author/revision.html", article=article, revision=found, rendered=render_article(found.body))
+
+
+@bp.route("/articles/<slug>/verify", methods=["POST"])
+def verify(slug: str):
+    session = get_session()
+    article = _article_or_404(slug)
+    try:
+        verification.verify(session, article, user=current_user, based_on=based_on_version(request.form))
+    except RequestError as bad:
+        flash(f"Not verified: {bad}", "error")
+        return redirect(url_for("agent.article", slug=slug)), 303
+    except store.VersionConflict as conflict:
+        return _stale(session, conflict, "Not verified", "read the change before saying it is still right")
+    session.commit()
+    flash(f"Verified: next review by {article.review_by:%Y-%m-%d}.", "info")
+    return redirect(url_for("agent.article", slug=slug)), 303
+
+
+@bp.route("/due")
+def due_for_review():
+    """Published articles overdue or due soon: one's own, or (admins) everyone's."""
+    mine = current_user.role != Role.ADMIN or request.args.get("mine") == "1"
+    found = verification.due(get_session(), owner=current_user if mine else None)
+    return render_template("author/due.html", articles=found, mine=mine, now=utcnow())
 
 
 @bp.route("/articles/<slug>/transition", methods=["POST"])

@@ -51,6 +51,8 @@ HIT = obj(
         "status": STRING,
         "updated": STRING,
         "verified": TEXT_OR_NULL,
+        "verified_by": TEXT_OR_NULL,
+        "review_overdue": described(BOOLEAN, "Past its review-by date: the agent should double-check it."),
         "score": NUMBER,
         "url": URL,
     }
@@ -88,6 +90,10 @@ ARTICLE_SUMMARY_FIELDS: dict[str, Schema] = {
     "updated_at": TIMESTAMP,
     "updated_by": TEXT_OR_NULL,
     "verified_at": TIMESTAMP_OR_NULL,
+    "verified_by": TEXT_OR_NULL,
+    "owner": described(TEXT_OR_NULL, "Who answers for the article being right."),
+    "review_by": described(TIMESTAMP_OR_NULL, "When a published article is next due a check."),
+    "review_overdue": BOOLEAN,
     "url": URL,
 }
 
@@ -159,6 +165,7 @@ ARTICLE_UPDATE = with_examples(
                 ],
             },
             "verified": described(BOOLEAN, "true marks the article as checked now, even if nothing else changed."),
+            "owner": described(STRING, "Give the article to another active author or admin to keep right."),
         },
         required=["version"],
         closed=False,
@@ -390,6 +397,9 @@ INPUT_SCHEMAS: dict[str, Schema] = {
         ),
         {"markdown": "## What is going on\n\nSee [[printer-shows-offline]].\n", "status": "draft"},
     ),
+    "VerifyInput": with_examples(
+        obj({"version": ARTICLE_UPDATE["properties"]["version"]}, required=["version"], closed=False), {"version": 3}
+    ),
     "TransitionInput": with_examples(
         obj(
             {
@@ -405,7 +415,11 @@ INPUT_SCHEMAS: dict[str, Schema] = {
     "SettingInput": with_examples(
         obj(
             {
-                "value": described(BOOLEAN, "review_required: true or false."),
+                "value": described(
+                    {"type": ["boolean", "integer", "object"]},
+                    "review_required: true or false; review_days: days (1-3650); review_days_by_product: "
+                    '{"product": days}.',
+                ),
                 "version": described({"type": "integer", "minimum": 0}, "The setting's version as read."),
             },
             required=["value", "version"],

@@ -232,6 +232,26 @@ def articles() -> dict[str, Schema]:
                 errors=invalid("`markdown` is not text or is over the article limit, or a bad `status` (`invalid`)"),
             ),
         },
+        "/articles/{slug}/verify": {
+            "parameters": [SLUG],
+            "post": operation(
+                "verifyArticle",
+                "Say an article is still right",
+                tag="articles",
+                role="author",
+                write=True,
+                body="VerifyInput",
+                description="Records who and when, and sets the next review date (the review period of the "
+                "article's product, 180 days by default). Not a new revision.",
+                responses=ok(200, "Verified.", ref("SavedArticle")),
+                errors={
+                    **invalid("a bad `version` (`invalid`)"),
+                    **not_found("No such article."),
+                    409: error_response("The article changed after `version`: read it again first.", ref("Conflict")),
+                    428: error_response("No `version` was sent.", ref("PreconditionRequired")),
+                },
+            ),
+        },
         "/articles/{slug}/transition": {
             "parameters": [SLUG],
             "post": operation(
