@@ -32,6 +32,7 @@ API_ROLES = {
     "api.broken_links": {"author", "admin"},
     "api.transition": {"author", "admin"},
     "api.verify": {"author", "admin"},
+    "api.resolve_flag": {"author", "admin"},
     "api.all_settings": {"admin"},
     "api.change_setting": {"admin"},
     "api.synonyms": {"author", "admin"},

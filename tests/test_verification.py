@@ -109,3 +109,17 @@ def test_review_periods_per_product_and_owners_are_set_by_the_people_in_charge(s
     token_client(starter_app, "sam", "agent")
     agent_owner = admin.put(f"/api/v1/articles/{SLUG}", json={"owner": "sam", "version": article["version"]})
     assert agent_owner.status_code == 400
+
+
+def test_giving_an_article_away_in_the_same_save_as_an_edit_keeps_both(starter_app):
+    admin = token_client(starter_app, "boss", "admin")
+    token_client(starter_app, "keeper", "author")
+    article = admin.get(f"/api/v1/articles/{SLUG}").get_json()
+    saved = admin.put(
+        f"/api/v1/articles/{SLUG}",
+        json={"owner": "keeper", "summary": "Windows cannot reach it.", "version": article["version"]},
+    )
+    assert saved.status_code == 200
+    body = saved.get_json()["article"]
+    assert body["owner"] == "keeper" and body["summary"] == "Windows cannot reach it."
+    assert body["version"] == article["version"] + 1

@@ -8,10 +8,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from kb import articlelinks, background, feedback, golden, lifecycle, limits, store, verification
+from kb import flags as kb_flags
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
-from kb.models import Role, Status
+from kb.models import FlagReason, Role, Status
 from kb.render import render_article
 from kb.views.articleinput import RequestError
 from kb.vocabulary import current_vocabulary
@@ -139,6 +140,8 @@ def article(slug: str):
         moves=lifecycle.moves_for(found, current_user) if is_author else [],
         verbs=lifecycle.VERBS,
         overdue=verification.is_overdue(found),
+        open_flags=kb_flags.listed(session, article=found) if is_author else [],
+        flag_reasons=list(FlagReason),
     )
 
 
@@ -147,7 +150,35 @@ def article(slug: str):
 def helpful(slug: str):
     session = get_session()
     found = _readable_article(slug)
-    feedback.record_helpful(session, found, current_user, request.form.get("helpful") == "yes")
+    helped = request.form.get("helpful") == "yes"
+    feedback.record_helpful(session, found, current_user, helped)
     session.commit()
+    if not helped:  # flag it or fix it: what was wrong is worth more than the vote
+        flash("Thanks. What was wrong with it? A flag below tells its authors exactly what to fix.", "info")
+        return redirect(url_for("agent.article", slug=slug, flag=1, _anchor="flag"))
     flash("Thanks: your answer helps the next agent find the right article.", "info")
     return redirect(url_for("agent.article", slug=slug))
+
+
+@bp.route("/articles/<slug>/flags", methods=["POST"])
+@role_required()
+def flag(slug: str):
+    session = get_session()
+    found = _readable_article(slug)
+    try:
+        kb_flags.raise_flag(session, found, current_user, request.form.get("reason"), request.form.get("comment", ""))
+    except kb_flags.FlagError as bad:
+        session.rollback()
+        flash(f"Not flagged: {bad}", "error")
+        return redirect(url_for("agent.article", slug=slug, flag=1, _anchor="flag")), 303
+    session.commit()
+    flash("Flagged: its authors see it now, and you will see what they did under My flags.", "info")
+    return redirect(url_for("agent.article", slug=slug)), 303
+
+
+@bp.route("/flags")
+@role_required()
+def my_flags():
+    """The flags one raised and what became of them."""
+    found = kb_flags.listed(get_session(), state="all", raised_by=current_user)
+    return render_template("agent/flags.html", flags=found)

@@ -25,11 +25,12 @@ from kb import (
     verification,
     vocabulary,
 )
+from kb import flags as kb_flags
 from kb import health as kb_health
 from kb import search as kb_search
 from kb import tokens as kb_tokens
 from kb.auth import is_bearer_request, role_required
-from kb.db import get_session
+from kb.db import begin_write, get_session
 from kb.models import Article, GoldenQuery, Revision, Role, Status, User
 from kb.render import render_article, to_html
 from kb.security import csrf, password_change_limit
@@ -272,6 +273,7 @@ def _change_owner(session, article: Article, data: dict) -> bool:
     if owner is None or not owner.is_active or owner.role not in (Role.AUTHOR, Role.ADMIN):
         raise RequestError("owner", f"'{name[:80]}' is not an active author or admin")
     changed = article.owner_id != owner.id
+    begin_write(session)  # before the change: on SQLite the save's write lock must come first
     article.owner = owner
     return changed
 
@@ -349,6 +351,78 @@ def preview():
 def _move_refused(exc: lifecycle.MoveRefused):
     get_session().rollback()
     return error(exc.status, "forbidden" if exc.status == 403 else "invalid", str(exc), field="status")
+
+
+@bp.errorhandler(kb_flags.FlagError)
+def _flag_error(exc: kb_flags.FlagError):
+    get_session().rollback()
+    code = {404: "not_found", 409: "conflict"}.get(exc.status, "invalid")
+    return error(exc.status, code, str(exc), field=exc.field)
+
+
+@bp.route("/articles/<slug>/flags", methods=["POST"])
+@role_required()
+def flag_article(slug: str):
+    """Any reader: this article is wrong, outdated, unclear or missing something."""
+    session = get_session()
+    article = store.get_article(session, slug, role=current_user.role)
+    data = jsonbody.json_object()
+    flag = kb_flags.raise_flag(session, article, current_user, data.get("reason"), data.get("comment", ""))
+    session.commit()
+    return jsonify(flag=flag_json(flag)), 201
+
+
+@bp.route("/flags")
+@role_required()
+def list_flags():
+    """Authors: every flag (`state=open` by default, `resolved`, `all`); `mine=1`: the caller's own
+    (all an agent may list); `owned=1` puts flags on the caller's articles first; `article=SLUG`."""
+    session = get_session()
+    state = request.args.get("state", "open")
+    if state not in ("open", "resolved", "all"):
+        raise RequestError("state", "must be open, resolved or all")
+    is_author = auth.has_role(current_user, Role.AUTHOR)
+    mine = request.args.get("mine") == "1" or not is_author
+    slug = request.args.get("article")
+    article = store.get_article(session, slug, role=current_user.role) if slug else None
+    found = kb_flags.listed(
+        session,
+        state=state,
+        raised_by=current_user if mine else None,
+        article=article,
+        owner=current_user if request.args.get("owned") == "1" else None,
+    )
+    return jsonify(flags=[flag_json(f) for f in found])
+
+
+@bp.route("/flags/<int:flag_id>/resolve", methods=["POST"])
+@role_required(Role.AUTHOR)
+def resolve_flag(flag_id: int):
+    """Close a flag with the revision that fixed it (`revision`) or why no change was needed (`reason`)."""
+    session = get_session()
+    data = jsonbody.json_object()
+    flag = kb_flags.resolve(
+        session, flag_id, user=current_user, fixed_in=data.get("revision"), resolution=data.get("reason")
+    )
+    session.commit()
+    return jsonify(flag=flag_json(flag))
+
+
+def flag_json(flag) -> dict:
+    return {
+        "id": flag.id,
+        "article": flag.article.slug,
+        "title": flag.article.title,
+        "reason": flag.reason.value,
+        "comment": flag.comment,
+        "raised_by": flag.user.username if flag.user else None,
+        "created_at": flag.created_at.isoformat(),
+        "state": "resolved" if flag.resolved_at else "open",
+        "resolved_at": flag.resolved_at.isoformat() if flag.resolved_at else None,
+        "resolved_by": flag.resolved_by.username if flag.resolved_by else None,
+        "revision": flag.fixed_in,
+        "resolution": flag.resolution,
+    }
 
 
 @bp.route("/articles/<slug>/verify", methods=["POST"])

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb import articlelinks, golden, history, lifecycle, limits, settings, store, verification, vocabulary
+from kb import flags as kb_flags
 from kb import search as kb_search
 from kb.auth import role_required
 from kb.db import get_session, utcnow
@@ -191,6 +192,39 @@ def verify(slug: str):
     session.commit()
     flash(f"Verified: next review by {article.review_by:%Y-%m-%d}.", "info")
     return redirect(url_for("agent.article", slug=slug)), 303
+
+
+@bp.route("/flags")
+def fix_queue():
+    """Open flags, those on one's own articles first."""
+    found = kb_flags.listed(get_session(), owner=current_user)
+    return render_template("author/flags.html", flags=found)
+
+
+@bp.route("/flags/<int:flag_id>/resolve", methods=["POST"])
+def resolve_flag(flag_id: int):
+    session = get_session()
+    try:
+        flag = kb_flags.resolve(
+            session,
+            flag_id,
+            user=current_user,
+            fixed_in=request.form.get("revision") if not request.form.get("reason") else None,
+            resolution=request.form.get("reason"),
+        )
+    except kb_flags.FlagError as bad:
+        session.rollback()
+        if bad.status == 404:
+            abort(404)
+        flash(f"Not resolved: {bad}", "error")
+        return redirect(request.referrer if _local(request.referrer) else url_for("author.fix_queue")), 303
+    session.commit()
+    flash(f"Flag resolved: {flag.user.username if flag.user else 'the agent'} sees the outcome.", "info")
+    return redirect(url_for("agent.article", slug=flag.article.slug)), 303
+
+
+def _local(target: str | None) -> bool:
+    return bool(target) and target.startswith(request.host_url)
 
 
 @bp.route("/due")

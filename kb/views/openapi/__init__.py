@@ -45,6 +45,7 @@ def document() -> Schema:
         "tags": [
             {"name": "search", "description": "Finding articles during a call."},
             {"name": "articles", "description": "Reading, writing and rating articles, and their history."},
+            {"name": "flags", "description": "Agents flag articles; authors resolve the flags."},
             {"name": "vocabulary", "description": "Synonym groups and golden queries, which keep search right."},
             {
                 "name": "accounts",

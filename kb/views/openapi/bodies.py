@@ -7,7 +7,7 @@ tests; limits and enums come from the code that enforces them (kb.store, kb.voca
 from __future__ import annotations
 
 from kb import auth, limits, store, tokens, vocabulary
-from kb.models import Audience, Role, Status
+from kb.models import Audience, FlagReason, Role, Status
 from kb.views.openapi.schema import (
     BOOLEAN,
     CHANGE,
@@ -344,6 +344,22 @@ SCHEMAS: dict[str, Schema] = {
     "Revision": REVISION,
     "RevisionDiff": REVISION_DIFF,
     "Checks": CHECKS,
+    "Flag": obj(
+        {
+            "id": INTEGER,
+            "article": described(STRING, "The flagged article's slug."),
+            "title": STRING,
+            "reason": one_of_values([r.value for r in FlagReason]),
+            "comment": STRING,
+            "raised_by": TEXT_OR_NULL,
+            "created_at": TIMESTAMP,
+            "state": one_of_values(["open", "resolved"]),
+            "resolved_at": TIMESTAMP_OR_NULL,
+            "resolved_by": TEXT_OR_NULL,
+            "revision": described({"type": ["integer", "null"]}, "The revision that fixed it."),
+            "resolution": described(STRING, "Why no change was needed (or a note with the fix)."),
+        }
+    ),
     "Setting": obj({"value": {}, "version": INTEGER, "updated_by": TEXT_OR_NULL}),
     "Template": obj(
         {
@@ -399,6 +415,28 @@ INPUT_SCHEMAS: dict[str, Schema] = {
     ),
     "VerifyInput": with_examples(
         obj({"version": ARTICLE_UPDATE["properties"]["version"]}, required=["version"], closed=False), {"version": 3}
+    ),
+    "FlagInput": with_examples(
+        obj(
+            {
+                "reason": one_of_values([r.value for r in FlagReason]),
+                "comment": {**STRING, "maxLength": 2000},
+            },
+            required=["reason"],
+            closed=False,
+        ),
+        {"reason": "outdated", "comment": "The portal moved to the new address last week."},
+    ),
+    "ResolveInput": with_examples(
+        obj(
+            {
+                "revision": described({"type": "integer", "minimum": 1}, "The revision that fixed it."),
+                "reason": described({**STRING, "maxLength": 2000}, "Or: why no change is needed."),
+            },
+            required=[],
+            closed=False,
+        ),
+        {"reason": "Checked with the vendor: the steps are still right."},
     ),
     "TransitionInput": with_examples(
         obj(

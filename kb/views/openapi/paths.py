@@ -232,6 +232,62 @@ def articles() -> dict[str, Schema]:
                 errors=invalid("`markdown` is not text or is over the article limit, or a bad `status` (`invalid`)"),
             ),
         },
+        "/articles/{slug}/flags": {
+            "parameters": [SLUG],
+            "post": operation(
+                "flagArticle",
+                "Flag an article as wrong, outdated, unclear or missing something",
+                tag="flags",
+                role="any",
+                write=True,
+                body="FlagInput",
+                responses=ok(
+                    201,
+                    "Flagged: it shows on the article for authors and in the fix queue.",
+                    obj({"flag": ref("Flag")}),
+                ),
+                errors={
+                    **invalid("a bad `reason` or `comment` (`invalid`)"),
+                    **not_found("No article the caller may read."),
+                },
+            ),
+        },
+        "/flags": {
+            "get": operation(
+                "listFlags",
+                "Flags: the fix queue, or the caller's own",
+                tag="flags",
+                role="any",
+                description="Authors see every flag; other roles only their own. The caller's own with `mine=1`.",
+                params=[
+                    query_param("state", {"type": "string", "enum": ["open", "resolved", "all"]}, "Default: open."),
+                    query_param("mine", STRING, "1: only the flags the caller raised."),
+                    query_param("owned", STRING, "1: flags on the caller's articles first."),
+                    query_param("article", STRING, "Only this article's flags (a slug)."),
+                ],
+                responses=ok(200, "Newest first.", obj({"flags": array_of("Flag")})),
+                errors={**invalid("a bad `state` (`invalid`)"), **not_found("No such article.")},
+            ),
+        },
+        "/flags/{flag_id}/resolve": {
+            "parameters": [path_param("flag_id", {"type": "integer", "minimum": 0}, "The flag's id.")],
+            "post": operation(
+                "resolveFlag",
+                "Resolve a flag",
+                tag="flags",
+                role="author",
+                write=True,
+                body="ResolveInput",
+                description="With the revision that fixed it, or the reason no change was needed; the agent who "
+                "flagged sees the outcome.",
+                responses=ok(200, "Resolved.", obj({"flag": ref("Flag")})),
+                errors={
+                    **invalid("neither `revision` nor `reason`, or no such revision (`invalid`)"),
+                    **not_found("No such flag."),
+                    409: error_response("Someone resolved it already (`conflict`)."),
+                },
+            ),
+        },
         "/articles/{slug}/verify": {
             "parameters": [SLUG],
             "post": operation(
