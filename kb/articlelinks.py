@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from kb import checks
-from kb.models import Article, ArticleLink, Status
+from kb.models import Article, ArticleLink, SlugAlias, Status
 from kb.render import RenderedArticle
 
 MAX_BROKEN_WEIGHED = checks.MAX_PER_KIND
@@ -54,9 +54,10 @@ def broken_in(session: Session, body: str, *, status: Status) -> list[tuple[str,
     linked = checks.linked_slugs(body)
     if not linked:
         return []
-    found = dict(
-        session.execute(select(Article.slug, Article.status).where(Article.slug.in_([s for s, _ in linked]))).all()
-    )
+    slugs = [s for s, _ in linked]
+    found = dict(session.execute(select(Article.slug, Article.status).where(Article.slug.in_(slugs))).all())
+    renamed = select(SlugAlias.slug, Article.status).join(Article, Article.id == SlugAlias.article_id)
+    found.update(session.execute(renamed.where(SlugAlias.slug.in_(slugs))).all())  # old addresses still lead there
     broken = []
     for slug, line in linked:
         why = _why(found.get(slug), status)
@@ -84,7 +85,8 @@ def _broken_rows():
     query = (
         select(source.slug, source.title, ArticleLink.target_slug, ArticleLink.line, source.status, target.status)
         .join(source, source.id == ArticleLink.article_id)
-        .outerjoin(target, target.slug == ArticleLink.target_slug)
+        .outerjoin(SlugAlias, SlugAlias.slug == ArticleLink.target_slug)
+        .outerjoin(target, or_(target.slug == ArticleLink.target_slug, target.id == SlugAlias.article_id))
         .where(source.status != Status.ARCHIVED)
         .where(
             or_(

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from kb import articlelinks, changelog, checks, limits, render, settings
 from kb.db import begin_write, utcnow
-from kb.models import Article, Audience, Revision, Role, Status, User
+from kb.models import Article, Audience, Revision, Role, SlugAlias, Status, User
 from kb.textdiff import Change, word_diff
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -261,6 +261,7 @@ def _refuse_taken_slug(session: Session, slug: str, article: Article | None) -> 
 
 def _save(session: Session, article: Article, data: ArticleFields, user: User | None, message: str, verified: bool):
     published_now = data.status == Status.PUBLISHED and (article.status != Status.PUBLISHED or verified)
+    old_slug = article.slug
     _apply(article, data, user, verified)
     if published_now or (article.status == Status.PUBLISHED and article.review_by is None):
         # Published or checked just now: trusted for the review period (kb.verification).
@@ -268,9 +269,29 @@ def _save(session: Session, article: Article, data: ArticleFields, user: User | 
     article.quality = checks.check(article.body).score
     _add_revision(session, article, user, message)
     session.flush()
+    _keep_old_address(session, article, old_slug)
     articlelinks.record(session, article)
     changelog.record(session, [article.id])
     session.flush()
+
+
+def _keep_old_address(session: Session, article: Article, old_slug: str | None) -> None:
+    """A renamed article keeps answering at its old slug (a 301 to the new one), and a slug taken
+    now, by this article or a new one, stops being anyone's old address."""
+    session.execute(delete(SlugAlias).where(SlugAlias.slug == article.slug))
+    if old_slug and old_slug != article.slug:
+        session.execute(delete(SlugAlias).where(SlugAlias.slug == old_slug))
+        session.add(SlugAlias(slug=old_slug, article_id=article.id, created_at=utcnow()))
+        session.flush()
+
+
+def renamed(session: Session, old_slug: str, *, role: Role) -> str | None:
+    """The slug now of the article renamed from `old_slug`, if no article has `old_slug` and `role` may read it."""
+    if find_by_slug(session, old_slug) is not None:
+        return None
+    alias = session.get(SlugAlias, old_slug)
+    article = session.get(Article, alias.article_id) if alias is not None else None
+    return article.slug if article is not None and article.status in visible_statuses(role) else None
 
 
 def _apply(article: Article, data: ArticleFields, user: User | None, verified: bool) -> None:

@@ -125,6 +125,9 @@ def _readable_article(slug: str):
 @bp.route("/articles/<slug>")
 @role_required()
 def article(slug: str):
+    new_slug = store.renamed(get_session(), slug, role=current_user.role)
+    if new_slug:  # an old address: bookmarks and links from before a rename keep working
+        return redirect(url_for("agent.article", slug=new_slug, **request.args), 301)
     found = _readable_article(slug)
     episode = request.args.get("from")
     if feedback.is_episode_id(episode):

@@ -154,6 +154,10 @@ def broken_links():
 def article(slug: str):
     """One article; `?sid=` (the search episode it was found in) records that the search led here."""
     session = get_session()
+    new_slug = store.renamed(session, slug, role=current_user.role)
+    if new_slug:  # renamed: the old address still answers, pointing at the new one
+        moved = public_url("api.article", slug=new_slug, **request.args)
+        return jsonify(moved_to=new_slug, url=moved), 301, {"Location": moved}
     found = store.get_article(session, slug, role=current_user.role)
     episode = request.args.get("sid")
     if feedback.is_episode_id(episode):

@@ -93,7 +93,14 @@ def articles() -> dict[str, Schema]:
                 tag="articles",
                 role="any",
                 params=[query_param("sid", STRING, "The search episode that led here (for the gap report).")],
-                responses=ok(200, "The article.", ref("Article")),
+                responses={
+                    **ok(200, "The article.", ref("Article")),
+                    301: {
+                        "description": "The article was renamed: `Location` (and `url`) is its address now.",
+                        "headers": {"Location": {"schema": {"type": "string"}, "description": "The new address."}},
+                        "content": {"application/json": {"schema": obj({"moved_to": STRING, "url": STRING})}},
+                    },
+                },
                 errors=not_found("No article with this slug that the caller may read."),
             ),
             **{
