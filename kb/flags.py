@@ -28,7 +28,7 @@ class FlagError(ValueError):
 
 
 def reason_named(value: object) -> FlagReason:
-    if value not in {r.value for r in FlagReason}:
+    if not isinstance(value, str) or value not in {r.value for r in FlagReason}:
         raise FlagError("reason", f"must be one of {', '.join(r.value for r in FlagReason)}")
     return FlagReason(value)
 

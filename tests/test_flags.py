@@ -39,7 +39,8 @@ def test_an_agent_flags_an_author_fixes_and_the_agent_sees_the_outcome(starter_a
 
 def test_flags_are_checked_and_resolved_once(starter_app):
     agent, author = token_client(starter_app, "sam", "agent"), token_client(starter_app, "writer", "author")
-    assert agent.post(f"/api/v1/articles/{SLUG}/flags", json={"reason": "bad"}).get_json()["field"] == "reason"
+    for bad in ("bad", {}, ["wrong"], None, 3):
+        assert agent.post(f"/api/v1/articles/{SLUG}/flags", json={"reason": bad}).get_json()["field"] == "reason", bad
     assert (
         agent.post(f"/api/v1/articles/{SLUG}/flags", json={"reason": "wrong", "comment": "x" * 2001}).status_code == 400
     )
