@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from kb import changelog, settings, store
 from kb.db import begin_write, utcnow
-from kb.models import Article, Status, User
+from kb.models import Article, Role, Status, User
 
 DUE_SOON_DAYS = 14  # the "due for review" list shows what falls due within this many days, too
 
@@ -53,6 +53,25 @@ def verify(session: Session, article: Article, *, user: User, based_on: int) -> 
         current = session.get(Article, article.id, populate_existing=True)
         raise store.VersionConflict(current, based_on) from None
     return article
+
+
+class OwnerError(ValueError):
+    """The person named cannot own an article."""
+
+
+def give_to(session: Session, article: Article, username: str) -> bool:
+    """Make `username` (an active author or admin) the article's owner; True if that changed it.
+
+    Call before the unit of work changes anything else: on SQLite the write lock comes first.
+    """
+    owner = session.scalar(select(User).where(User.username == username)) if username else None
+    if owner is None or not owner.is_active or owner.role not in (Role.AUTHOR, Role.ADMIN):
+        raise OwnerError(f"'{username[:80]}' is not an active author or admin")
+    if article.owner_id == owner.id:
+        return False
+    begin_write(session)
+    article.owner = owner
+    return True
 
 
 def signals(session: Session, slugs: list[str]) -> dict[str, dict]:

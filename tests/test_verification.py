@@ -123,3 +123,25 @@ def test_giving_an_article_away_in_the_same_save_as_an_edit_keeps_both(starter_a
     body = saved.get_json()["article"]
     assert body["owner"] == "keeper" and body["summary"] == "Windows cannot reach it."
     assert body["version"] == article["version"] + 1
+
+
+def test_the_editor_gives_an_article_to_another_owner(starter_app):
+    token_client(starter_app, "keeper", "author")
+    author = client_for(starter_app, "author")
+    form = author.get(f"/author/articles/{SLUG}/edit").get_data(as_text=True)
+    assert 'id="f-owner"' in form
+    version = token_client(starter_app, "x", "author").get(f"/api/v1/articles/{SLUG}").get_json()["version"]
+    fields = {"title": "Printer shows as offline", "slug": SLUG, "status": "published", "audience": "internal"}
+    bad = author.submit(
+        f"/author/articles/{SLUG}/edit",
+        {**fields, "owner": "ghost", "version": str(version)},
+        token_page="/author/articles",
+    )
+    assert bad.status_code == 400 and "is not an active author or admin" in bad.get_data(as_text=True)
+    good = author.submit(
+        f"/author/articles/{SLUG}/edit",
+        {**fields, "owner": "keeper", "version": str(version)},
+        token_page="/author/articles",
+    )
+    assert good.status_code == 302
+    assert token_client(starter_app, "y", "author").get(f"/api/v1/articles/{SLUG}").get_json()["owner"] == "keeper"

@@ -30,7 +30,7 @@ from kb import health as kb_health
 from kb import search as kb_search
 from kb import tokens as kb_tokens
 from kb.auth import is_bearer_request, role_required
-from kb.db import begin_write, get_session
+from kb.db import get_session
 from kb.models import Article, GoldenQuery, Revision, Role, Status, User
 from kb.render import render_article, to_html
 from kb.security import csrf, password_change_limit
@@ -272,14 +272,10 @@ def _change_owner(session, article: Article, data: dict) -> bool:
     """`"owner": USERNAME` gives the article to another author (or admin) to keep right."""
     if "owner" not in data:
         return False
-    name = jsonbody.text(data, "owner")
-    owner = session.scalar(select(User).where(User.username == name)) if name else None
-    if owner is None or not owner.is_active or owner.role not in (Role.AUTHOR, Role.ADMIN):
-        raise RequestError("owner", f"'{name[:80]}' is not an active author or admin")
-    changed = article.owner_id != owner.id
-    begin_write(session)  # before the change: on SQLite the save's write lock must come first
-    article.owner = owner
-    return changed
+    try:
+        return verification.give_to(session, article, jsonbody.text(data, "owner"))
+    except verification.OwnerError as bad:
+        raise RequestError("owner", str(bad)) from None
 
 
 def _message(data: dict) -> str:

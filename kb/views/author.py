@@ -105,6 +105,11 @@ def _save(session, article: Article | None) -> store.SaveResult:
     message = request.form.get("message", "")
     if article is None or based_on_version(request.form) == article.version:
         lifecycle.check_save(session, article, data, current_user)
+    if article is not None and request.form.get("owner", "").strip():
+        try:
+            verification.give_to(session, article, request.form["owner"].strip())
+        except verification.OwnerError as bad:
+            raise RequestError("owner", str(bad)) from None
     if article is None:
         return store.create_article(session, data, user=current_user, message=message)
     return store.update_article(
@@ -143,6 +148,7 @@ def _values_of(article) -> dict[str, str]:
     values.update(tags=", ".join(data.tags), audience=data.audience.value, status=data.status.value)
     if article is not None:
         values["version"] = str(article.version)
+        values["owner"] = article.owner.username if article.owner else ""
     return values
 
 
