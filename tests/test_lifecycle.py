@@ -177,3 +177,20 @@ def test_the_editor_offers_only_the_moves_the_author_may_make_and_refuses_the_re
     assert "send it for review" in page and 'value="Straight to agents"' in page  # the text is kept
     admin_form = client_for(starter_app, "admin").get("/author/articles/new").get_data(as_text=True)
     assert '<option value="published"' in admin_form
+
+
+def test_admins_turn_the_review_rule_off_on_the_settings_page(starter_app):
+    admin = client_for(starter_app, "admin")
+    page = admin.get("/admin/settings").get_data(as_text=True)
+    assert 'name="review_required" value="1" checked' in page and 'name="version" value="0"' in page
+    off = admin.submit("/admin/settings", {"review_required": "0", "version": "0"}, token_page="/admin/settings")
+    assert off.status_code == 302
+    stale = admin.submit(
+        "/admin/settings", {"review_required": ["0", "1"], "version": "0"}, token_page="/admin/settings"
+    )
+    assert stale.status_code == 409
+    bad = admin.submit("/admin/settings", {"review_required": "maybe", "version": "1"}, token_page="/admin/settings")
+    assert bad.status_code == 400
+    api = token_client(starter_app, "boss", "admin")
+    assert api.get("/api/v1/settings").get_json()["settings"]["review_required"]["value"] is False
+    assert client_for(starter_app, "author").get("/admin/settings").status_code == 403
