@@ -24,8 +24,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from kb import limits, store
+from kb import limits, store, verification
 from kb.datafiles import DataFileError, RefusingComposer, YAMLRefused
 from kb.models import Article, Audience, Status, User
 
@@ -326,7 +327,11 @@ def _json_safe(value: Any) -> Any:
 
 
 def dump_article(data: store.ArticleFields | Article) -> str:
-    """Return the file text of an article: front matter in a fixed key order, then the body."""
+    """Return the file text of an article: front matter in a fixed key order, then the body.
+
+    An article (not bare fields) also carries who keeps it right: owner, review and verification.
+    """
+    stewardship = verification.file_values(data) if isinstance(data, Article) else {}
     if isinstance(data, Article):
         data = store.ArticleFields.of(data)
     meta: dict[str, Any] = {
@@ -337,6 +342,7 @@ def dump_article(data: store.ArticleFields | Article) -> str:
         "audience": data.extra.get("audience", data.audience.value),
         "status": data.status.value,
         "tags": list(data.tags),
+        **stewardship,
     }
     meta.update((k, v) for k, v in data.extra.items() if k not in meta)
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10_000)
@@ -479,18 +485,22 @@ def _import_one(
     slug = parsed.fields.slug
     if slug in claimed:
         raise ArticleFileError(name, None, f"duplicate slug '{slug}': already used by {claimed[slug]}")
+    stewardship, parsed.fields.extra, notes = verification.take_file_values(session, parsed.fields.extra)
+    parsed.warnings += [FileWarning(name, parsed.key_lines.get(note.split(" ", 1)[0]), note) for note in notes]
     try:
         result = _save_file(session, parsed.fields, user, f"Imported from {path.name}")
+        steward_changed = verification.apply_file_values(session, result.article, stewardship)
     except store.ArticleInvalid as invalid:
         line = parsed.key_lines.get(invalid.errors[0].field)
         raise ArticleFileError(name, line, "; ".join(map(str, invalid.errors))) from None
-    except store.VersionConflict as conflict:
+    except (store.VersionConflict, StaleDataError) as conflict:
         raise ArticleFileError(
             name, None, f"not imported: {conflict}; someone is editing it, import it again"
         ) from None
     claimed[slug] = name
     report.warnings += parsed.warnings
-    bucket = report.created if result.created else report.updated if result.changed else report.unchanged
+    changed = result.changed or steward_changed
+    bucket = report.created if result.created else report.updated if changed else report.unchanged
     bucket.append(slug)
 
 

@@ -13,7 +13,7 @@ changed), but it is a change the search index shows, so it goes through the chan
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -97,3 +97,75 @@ def due(session: Session, *, owner: User | None = None, now: datetime | None = N
     if owner is not None:
         query = query.where(Article.owner_id == owner.id)
     return list(session.scalars(query))
+
+
+# --- in article files (kb import / kb export) ------------------------------------------------------
+
+# Front-matter keys for who keeps an article right, written after kb's own article keys.
+FILE_KEYS = ("owner", "review_by", "verified_at", "verified_by")
+
+
+def file_values(article: Article) -> dict[str, str]:
+    """The FILE_KEYS an exported file carries: only those set, dates as ISO 8601 text."""
+    values = {
+        "owner": article.owner.username if article.owner else None,
+        "review_by": article.review_by.isoformat() if article.review_by else None,
+        "verified_at": article.verified_at.isoformat() if article.verified_at else None,
+        "verified_by": article.verified_by.username if article.verified_by else None,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def take_file_values(session: Session, extra: dict) -> tuple[dict, dict, list[str]]:
+    """Split an imported file's extra front matter into the FILE_KEYS kb understands and the rest.
+
+    A value kb cannot use (an owner who is not an author here, a date it cannot read) stays in
+    the rest, to be written back as it was, with a warning saying why it was not applied.
+    """
+    rest, taken, warnings = dict(extra), {}, []
+    for key in FILE_KEYS:
+        if key not in rest:
+            continue
+        value = _file_value(session, key, rest[key])
+        if value is None:
+            warnings.append(f"{key} '{str(rest[key])[:80]}' is not {_WANTED[key]} here; kept as written, not applied")
+            continue
+        taken[key] = value
+        del rest[key]
+    return taken, rest, warnings
+
+
+_WANTED = {
+    "owner": "an active author or admin",
+    "verified_by": "a user",
+    "review_by": "a date and time (ISO 8601)",
+    "verified_at": "a date and time (ISO 8601)",
+}
+
+
+def _file_value(session: Session, key: str, value: object) -> object | None:
+    if not isinstance(value, str):
+        return None
+    if key in ("owner", "verified_by"):
+        user = session.scalar(select(User).where(User.username == value))
+        wanted_roles = (Role.AUTHOR, Role.ADMIN) if key == "owner" else tuple(Role)
+        return user if user is not None and user.role in wanted_roles and (key != "owner" or user.is_active) else None
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
+def apply_file_values(session: Session, article: Article, taken: dict) -> bool:
+    """Set what `take_file_values` took on `article`; True when something changed."""
+    changes = {key: value for key, value in taken.items() if getattr(article, key) != value}
+    if not changes:
+        return False
+    begin_write(session)
+    for key, value in changes.items():
+        setattr(article, key, value)
+    if "verified_at" in changes:
+        changelog.record(session, [article.id])  # search results show the verified date
+    session.flush()
+    return True

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, STARTER, make_app
+from conftest import PROJECT_ROOT, STARTER, add_user, make_app, token_client
 from sqlalchemy import func, select
 
 from kb import store
@@ -109,11 +110,16 @@ def test_export_import_export_is_byte_identical(app, runner, tmp_path):
 
 
 def test_starter_articles_are_already_in_export_form(app, runner, tmp_path):
-    """`articles/` is what `kb export` writes, so exporting a fresh instance reproduces it."""
+    """`articles/` is what `kb export` writes, so exporting a fresh instance reproduces it, plus
+    the review-by date each published article got when it was imported (today + 180 days)."""
     runner.invoke(args=["import", str(PROJECT_ROOT / "articles")])
     runner.invoke(args=["export", str(tmp_path / "out")])
+    due = (datetime.now(timezone.utc) + timedelta(days=180)).date().isoformat()
     for source in sorted((PROJECT_ROOT / "articles").glob("*.md")):
-        assert (tmp_path / "out" / source.name).read_bytes() == source.read_bytes(), source.name
+        lines = (tmp_path / "out" / source.name).read_bytes().splitlines(keepends=True)
+        review = [line for line in lines if line.startswith(b"review_by: ")]
+        assert len(review) == 1 and due.encode() in review[0], source.name
+        assert b"".join(line for line in lines if line not in review) == source.read_bytes(), source.name
 
 
 BAD_FILES = [
@@ -323,3 +329,32 @@ def test_a_synonyms_file_linked_from_outside_the_folder_is_refused(app, runner, 
     result = runner.invoke(args=["import", str(tmp_path / "in")])
     assert result.exit_code == 1
     assert "synonyms.yaml: a symbolic link to" in result.output and "synonym groups added" not in result.output
+
+
+def test_owner_review_date_and_verification_survive_export_and_import(starter_app, tmp_path):
+
+    boss = token_client(starter_app, "boss", "admin")
+    add_user(starter_app, "keeper", "author")
+    slug = "printer-shows-offline"
+    version = boss.get(f"/api/v1/articles/{slug}").get_json()["version"]
+    assert boss.put(f"/api/v1/articles/{slug}", json={"owner": "keeper", "version": version}).status_code == 200
+    verified = boss.post(f"/api/v1/articles/{slug}/verify", json={"version": version}).get_json()["article"]
+    runner = starter_app.test_cli_runner()
+    first = tmp_path / "first"
+    assert runner.invoke(args=["export", str(first)]).exit_code == 0
+    text = (first / f"{slug}.md").read_text(encoding="utf-8")
+    assert "owner: keeper" in text and "verified_by: boss" in text and verified["review_by"] in text
+
+    fresh = make_app(tmp_path / "fresh")
+    add_user(fresh, "keeper", "author")  # 'boss' is not a user there: kept as written, with a warning
+    fresh_runner = fresh.test_cli_runner()
+    imported = fresh_runner.invoke(args=["import", str(first)])
+    assert imported.exit_code == 0 and "verified_by 'boss' is not a user here" in imported.output
+    second = tmp_path / "second"
+    assert fresh_runner.invoke(args=["export", str(second)]).exit_code == 0
+    assert (second / f"{slug}.md").read_bytes() == (first / f"{slug}.md").read_bytes()
+    with fresh.app_context():
+        article = store.find_by_slug(get_session(), slug)
+        assert article.owner.username == "keeper"
+        assert article.review_by.isoformat() == verified["review_by"]
+        assert article.verified_by is None and article.extra["verified_by"] == "boss"
