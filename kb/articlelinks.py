@@ -67,7 +67,8 @@ def broken_in(session: Session, body: str, *, status: Status) -> list[tuple[str,
 
 
 def checks_for(session: Session, article: Article) -> checks.Checks:
-    return checks.check(article.body, broken_links=broken_in(session, article.body, status=article.status))
+    owner = article.owner.username if article.owner else None
+    return checks.check(article.body, owner=owner, broken_links=broken_in(session, article.body, status=article.status))
 
 
 def checks_of_text(session: Session, rendered: RenderedArticle, body: str, *, status: Status) -> checks.Checks:
@@ -119,6 +120,7 @@ def broken_counts(session: Session, article_ids: list[int]) -> dict[int, int]:
 
 
 def score(article: Article, broken: int) -> int:
-    """An article's score for lists: its content score less what its broken links weigh."""
+    """An article's score for lists: its content score less what its broken links and a missing owner weigh."""
     content = article.quality if article.quality is not None else 100
-    return max(0, content - checks.WEIGHTS["broken_link"] * min(broken, MAX_BROKEN_WEIGHED))
+    unowned = checks.WEIGHTS["no_owner"] if article.owner_id is None else 0
+    return max(0, content - unowned - checks.WEIGHTS["broken_link"] * min(broken, MAX_BROKEN_WEIGHED))

@@ -57,12 +57,17 @@ def test_the_preview_renders_and_sanitizes_as_the_article_page_does(starter_app)
     assert rendered["html"] in page
 
 
-def test_a_good_article_has_nothing_to_suggest_and_every_starter_article_scores_100(starter_app):
+def test_a_good_article_has_nothing_to_suggest_and_starter_articles_lack_only_an_owner(starter_app):
     author = token_client(starter_app, "writer", "author")
     checks = preview(author, GOOD).get_json()["checks"]
     assert checks == {"score": 100, "findings": []}
     listed = author.get("/api/v1/articles").get_json()["articles"]
-    assert listed and {a["score"] for a in listed} == {100}
+    assert listed and {a["score"] for a in listed} == {95}  # imported: nobody owns them yet
+    starter = author.get(f"/api/v1/articles/{SLUG}").get_json()["checks"]
+    assert codes(starter) == ["no_owner"]
+    created = author.post("/api/v1/articles", json={"title": "Owned", "body": GOOD}).get_json()["article"]
+    assert created["owner"] == "writer"
+    assert author.get("/api/v1/articles/owned").get_json()["checks"] == {"score": 100, "findings": []}
     assert "score" not in token_client(starter_app, "sam", "agent").get("/api/v1/articles").get_json()["articles"][0]
 
 
@@ -133,14 +138,14 @@ def test_links_to_missing_archived_or_unpublished_articles_are_reported_and_weig
     lines = body.splitlines()
     assert all(lines[b["line"] - 1].count(b["target"]) for b in broken if b["source"] == SLUG)
     checks = author.get(f"/api/v1/articles/{SLUG}").get_json()["checks"]
-    assert codes(checks).count("broken_link") == 3 and checks["score"] == 70
+    assert codes(checks).count("broken_link") == 3 and checks["score"] == 65  # and no owner
     scores = {a["slug"]: a["score"] for a in author.get("/api/v1/articles").get_json()["articles"]}
-    assert scores[SLUG] == 70
+    assert scores[SLUG] == 65
     page = client_for(starter_app, "author")
     report = page.get("/author/links").get_data(as_text=True)
     assert "no-such-article" in report and "which is archived" in report
     listing = page.get("/author/articles").get_data(as_text=True)
-    assert '<td class="num">70</td>' in listing
+    assert '<td class="num">65</td>' in listing
     assert token_client(starter_app, "sam", "agent").get("/api/v1/links/broken").status_code == 403
 
 
