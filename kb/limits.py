@@ -24,6 +24,7 @@ from flask import current_app, has_app_context
 DEFAULT_LIMITS: dict[str, int] = {
     "MAX_REQUEST_BYTES": 2 * 1024 * 1024,  # any request body: form, JSON or upload
     "MAX_ARTICLE_BYTES": 500 * 1024,  # an article's Markdown body, encoded as UTF-8
+    "MAX_ATTACHMENT_BYTES": 10 * 1024 * 1024,  # one uploaded file (its request may be this large)
     "MAX_TITLE_CHARS": 300,
     "MAX_SUMMARY_CHARS": 2000,
     "MAX_TAG_CHARS": 60,

@@ -198,6 +198,23 @@ class Flag(Base):
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
 
 
+class Attachment(Base):
+    """A file an article shows or offers; the bytes live under the instance folder (kb.attachments)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))  # as shown and served: safe characters only
+    stored: Mapped[str] = mapped_column(String(80))  # <sha256>.<extension>
+    content_type: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    created_by: Mapped[User | None] = relationship()
+
+
 class SlugAlias(Base):
     """A slug an article had before it was renamed: its old addresses keep leading to it."""
 

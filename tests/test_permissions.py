@@ -33,6 +33,8 @@ API_ROLES = {
     "api.transition": {"author", "admin"},
     "api.verify": {"author", "admin"},
     "api.resolve_flag": {"author", "admin"},
+    "api.list_attachments": {"author", "admin"},
+    "api.upload_attachment": {"author", "admin"},
     "api.all_settings": {"admin"},
     "api.change_setting": {"admin"},
     "api.synonyms": {"author", "admin"},

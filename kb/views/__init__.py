@@ -6,6 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.routing import IntegerConverter, Map
 
+from kb import limits
 from kb.auth import login_manager, wants_json
 from kb.search import IndexDamaged
 from kb.views.articleinput import RequestError
@@ -19,7 +20,18 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.add_template_filter(_reject_key, "reject_key")
     app.before_request(_refuse_nul_in_url)
+    # First of all: the CSRF check reads the form, and an upload's form may exceed the request limit.
+    app.before_request_funcs.setdefault(None, []).insert(0, _room_for_uploads)
     _register_error_pages(app)
+
+
+UPLOADS = {"api.upload_attachment", "author.upload_attachment"}
+
+
+def _room_for_uploads() -> None:
+    """An upload's request may be as large as one attachment (KB_MAX_ATTACHMENT_BYTES) plus its form."""
+    if request.endpoint in UPLOADS:
+        request.max_content_length = limits.limit("MAX_ATTACHMENT_BYTES") + 64 * 1024
 
 
 MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite's holds 64 bits

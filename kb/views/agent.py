@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from kb import articlelinks, background, feedback, golden, lifecycle, limits, store, verification
+from kb import attachments as kb_attachments
 from kb import flags as kb_flags
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
-from kb.models import FlagReason, Role, Status
+from kb.models import Article, Attachment, FlagReason, Role, Status
 from kb.render import render_article
 from kb.views.articleinput import RequestError
 from kb.vocabulary import current_vocabulary
@@ -177,6 +179,24 @@ def flag(slug: str):
     session.commit()
     flash("Flagged: its authors see it now, and you will see what they did under My flags.", "info")
     return redirect(url_for("agent.article", slug=slug)), 303
+
+
+@bp.route("/attachments/<int:attachment_id>/<name>")
+@role_required()
+def attachment(attachment_id: int, name: str):
+    """A file of an article the reader may read: images inline with their own type, the rest a download."""
+    session = get_session()
+    found = session.get(Attachment, attachment_id)
+    article = session.get(Article, found.article_id) if found is not None else None
+    if found is None or found.name != name or article.status not in store.visible_statuses(current_user.role):
+        abort(404)
+    path = kb_attachments.path_of(found, Path(current_app.instance_path))
+    if not path.is_file():
+        abort(404)
+    inline = kb_attachments.kind_of(found.name).inline
+    response = send_file(path, mimetype=found.content_type, as_attachment=not inline, download_name=found.name)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.route("/flags")

@@ -7,7 +7,7 @@ forged by a browser, so they do not.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,6 +25,7 @@ from kb import (
     verification,
     vocabulary,
 )
+from kb import attachments as kb_attachments
 from kb import flags as kb_flags
 from kb import health as kb_health
 from kb import search as kb_search
@@ -34,7 +35,7 @@ from kb.db import get_session
 from kb.models import Article, GoldenQuery, Revision, Role, Status, User
 from kb.render import render_article, to_html
 from kb.security import csrf, password_change_limit
-from kb.views import jsonbody, openapi
+from kb.views import jsonbody, openapi, uploads
 from kb.views.agent import query_too_long, run_search, search_request
 from kb.views.articleinput import RequestError, based_on_version, fields_from
 from kb.views.urls import public_url
@@ -422,6 +423,44 @@ def flag_json(flag) -> dict:
         "resolved_by": flag.resolved_by.username if flag.resolved_by else None,
         "revision": flag.fixed_in,
         "resolution": flag.resolution,
+    }
+
+
+@bp.route("/articles/<slug>/attachments")
+@role_required(Role.AUTHOR)
+def list_attachments(slug: str):
+    session = get_session()
+    article = store.get_article(session, slug, role=current_user.role)
+    return jsonify(attachments=[attachment_json(a) for a in kb_attachments.of_article(session, article)])
+
+
+@bp.route("/articles/<slug>/attachments", methods=["POST"])
+@role_required(Role.AUTHOR)
+def upload_attachment(slug: str):
+    """Attach a file (multipart field `file`): an image to show or a document to offer."""
+    session = get_session()
+    article = store.get_article(session, slug, role=current_user.role)
+    try:
+        attachment = uploads.from_request(session, article)
+    except kb_attachments.AttachmentRefused as refused:
+        return error(
+            refused.status, "request_too_large" if refused.status == 413 else "invalid", str(refused), field="file"
+        )
+    session.commit()
+    return jsonify(attachment=attachment_json(attachment)), 201
+
+
+def attachment_json(attachment) -> dict:
+    url = public_url("agent.attachment", attachment_id=attachment.id, name=attachment.name)
+    return {
+        "id": attachment.id,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": url,
+        "markdown": kb_attachments.markdown_for(
+            attachment, url_for("agent.attachment", attachment_id=attachment.id, name=attachment.name)
+        ),
     }
 
 

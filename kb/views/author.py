@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb import articlelinks, golden, history, lifecycle, limits, settings, store, verification, vocabulary
+from kb import attachments as kb_attachments
 from kb import flags as kb_flags
 from kb import search as kb_search
 from kb.auth import role_required
@@ -16,6 +17,7 @@ from kb.db import get_session, utcnow
 from kb.models import Article, Audience, GoldenQuery, Role, Status
 from kb.render import render_article
 from kb.textdiff import around_changes
+from kb.views import uploads
 from kb.views.articleinput import RequestError, based_on_version, fields_from
 
 bp = Blueprint("author", __name__, url_prefix="/author")
@@ -157,12 +159,17 @@ def _form(article, values: dict[str, str], errors: list[store.FieldError] | None
         statuses = [Status.DRAFT, Status.REVIEW] + ([Status.PUBLISHED] if current_user.role == Role.ADMIN else [])
     else:
         statuses = [article.status, *lifecycle.moves_for(article, current_user)]
+    files = kb_attachments.of_article(get_session(), article) if article is not None else []
     return render_template(
         "author/edit.html",
         article=article,
         values=values,
         errors=errors or [],
         statuses=statuses,
+        attachments=[
+            (a, kb_attachments.markdown_for(a, url_for("agent.attachment", attachment_id=a.id, name=a.name)))
+            for a in files
+        ],
         audiences=list(Audience),
         **context,
     )
@@ -272,6 +279,21 @@ def _stale(session, conflict: store.VersionConflict, what: str, then: str, older
     session.rollback()
     flash(f"{what}: someone saved this article after you opened it (it is now at revision {current}); {then}.", "error")
     return redirect(url_for("author.diff", slug=slug, to=current, **({"from": older} if older else {}))), 303
+
+
+@bp.route("/articles/<slug>/attachments", methods=["POST"])
+def upload_attachment(slug: str):
+    session = get_session()
+    article = _article_or_404(slug)
+    try:
+        attachment = uploads.from_request(session, article)
+    except kb_attachments.AttachmentRefused as refused:
+        session.rollback()
+        flash(f"Not attached: {refused}", "error")
+        return redirect(url_for("author.edit", slug=slug, _anchor="attachments")), 303
+    session.commit()
+    flash(f"Attached {attachment.name}: paste its line below into the article where it belongs.", "info")
+    return redirect(url_for("author.edit", slug=slug, _anchor="attachments")), 303
 
 
 @bp.route("/articles/<slug>/diff")

@@ -344,6 +344,16 @@ SCHEMAS: dict[str, Schema] = {
     "Revision": REVISION,
     "RevisionDiff": REVISION_DIFF,
     "Checks": CHECKS,
+    "Attachment": obj(
+        {
+            "id": INTEGER,
+            "name": STRING,
+            "content_type": STRING,
+            "size": INTEGER,
+            "url": URL,
+            "markdown": described(STRING, "What to paste into the article to show or offer the file."),
+        }
+    ),
     "Flag": obj(
         {
             "id": INTEGER,

@@ -58,6 +58,38 @@ def search() -> dict[str, Schema]:
     }
 
 
+def _upload() -> Schema:
+    upload = operation(
+        "uploadAttachment",
+        "Attach an image or a file to an article",
+        tag="articles",
+        role="author",
+        write=True,
+        description="Multipart form data with the file in a field named `file`. Kinds: png, jpg, gif, webp (shown "
+        "inline), pdf, zip, txt, log, csv (downloads); the content must match the kind. The answer's `markdown` "
+        "is what to paste into the article.",
+        responses=ok(201, "Attached.", obj({"attachment": ref("Attachment")})),
+        errors={
+            **invalid("no `file`, a kind kb does not keep, or content that is not what its name says (`invalid`)"),
+            **not_found("No such article."),
+            413: error_response("Larger than the attachment limit (KB_MAX_ATTACHMENT_BYTES, 10 MB by default)."),
+        },
+    )
+    upload["requestBody"] = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+    return upload
+
+
 def articles() -> dict[str, Schema]:
     return {
         "/articles": {
@@ -238,6 +270,18 @@ def articles() -> dict[str, Schema]:
                 responses=ok(200, "The preview.", ref("Preview")),
                 errors=invalid("`markdown` is not text or is over the article limit, or a bad `status` (`invalid`)"),
             ),
+        },
+        "/articles/{slug}/attachments": {
+            "parameters": [SLUG],
+            "get": operation(
+                "listAttachments",
+                "An article's images and files",
+                tag="articles",
+                role="author",
+                responses=ok(200, "Oldest first.", obj({"attachments": array_of("Attachment")})),
+                errors=not_found("No such article."),
+            ),
+            "post": _upload(),
         },
         "/articles/{slug}/flags": {
             "parameters": [SLUG],
