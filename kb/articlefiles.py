@@ -26,7 +26,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb import limits, store, verification
+from kb import attachments, limits, store, verification
 from kb.datafiles import DataFileError, RefusingComposer, YAMLRefused
 from kb.models import Article, Audience, Status, User
 
@@ -332,6 +332,8 @@ def dump_article(data: store.ArticleFields | Article) -> str:
     An article (not bare fields) also carries who keeps it right: owner, review and verification.
     """
     stewardship = verification.file_values(data) if isinstance(data, Article) else {}
+    if isinstance(data, Article) and data.attachments:
+        stewardship[attachments.FILE_KEY] = attachments.file_entries(data)
     if isinstance(data, Article):
         data = store.ArticleFields.of(data)
     meta: dict[str, Any] = {
@@ -434,6 +436,7 @@ def import_articles(
     on_file: Callable[[Path], None] | None = None,
     checkpoint: Callable[[], None] | None = None,
     batch: int = 50,
+    instance_dir: Path | None = None,
 ) -> ImportReport:
     """Import article files; bad files are reported and skipped, good ones saved.
 
@@ -454,7 +457,8 @@ def import_articles(
         try:
             refuse_odd_names(path, name)
             refuse_links_out(path, root or path.parent, name)
-            _import_one(session, path, name, user, default_status, claimed, report)
+            files = Files(root or path.parent, instance_dir)
+            _import_one(session, path, name, user, default_status, claimed, report, files)
         except ArticleFileError as error:
             report.errors.append(error)
         except (OperationalError, InterfaceError):
@@ -472,6 +476,14 @@ def import_articles(
     return report
 
 
+@dataclass(frozen=True)
+class Files:
+    """Where an import finds the articles' attachments (`source/attachments/`) and keeps them."""
+
+    source: Path
+    instance_dir: Path | None
+
+
 def _import_one(
     session: Session,
     path: Path,
@@ -480,16 +492,23 @@ def _import_one(
     default_status: Status,
     claimed: dict[str, str],
     report: ImportReport,
+    files: Files,
 ) -> None:
     parsed = read_article_file(path, default_status=default_status, name=name)
     slug = parsed.fields.slug
     if slug in claimed:
         raise ArticleFileError(name, None, f"duplicate slug '{slug}': already used by {claimed[slug]}")
+    entries, parsed.fields.extra = attachments.take_file_entries(parsed.fields.extra)
     stewardship, parsed.fields.extra, notes = verification.take_file_values(session, parsed.fields.extra)
     parsed.warnings += [FileWarning(name, parsed.key_lines.get(note.split(" ", 1)[0]), note) for note in notes]
     try:
         result = _save_file(session, parsed.fields, user, f"Imported from {path.name}")
         steward_changed = verification.apply_file_values(session, result.article, stewardship)
+        if entries and files.instance_dir is not None:
+            notes = attachments.import_entries(
+                session, result.article, entries, files.source, user=user, instance_dir=files.instance_dir
+            )
+            parsed.warnings += [FileWarning(name, parsed.key_lines.get(attachments.FILE_KEY), n) for n in notes]
     except store.ArticleInvalid as invalid:
         line = parsed.key_lines.get(invalid.errors[0].field)
         raise ArticleFileError(name, line, "; ".join(map(str, invalid.errors))) from None
@@ -522,13 +541,25 @@ def _save_file(session: Session, data: store.ArticleFields, user: User | None, m
     raise AssertionError("unreachable")
 
 
-def export_articles(session: Session, folder: Path, *, on_file: Callable[[Article], None] | None = None) -> int:
-    """Write every article to `folder/<slug>.md`; return how many were written."""
+def export_articles(
+    session: Session,
+    folder: Path,
+    *,
+    instance_dir: Path | None = None,
+    on_file: Callable[[Article], None] | None = None,
+) -> int:
+    """Write every article to `folder/<slug>.md`, and their files to `folder/attachments/`; return
+    how many articles were written."""
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
+    exported = []
     for article in session.scalars(select(Article).order_by(Article.slug)):
         (folder / f"{article.slug}.md").write_text(dump_article(article), encoding="utf-8", newline="\n")
         count += 1
+        if article.attachments:
+            exported.append(article)
         if on_file:
             on_file(article)
+    if instance_dir is not None and exported:
+        attachments.export_files(exported, folder, instance_dir)
     return count

@@ -134,6 +134,26 @@ def _write_once(path: Path, data: bytes) -> None:
         raise
 
 
+def readable(session: Session, stored: str, name: str, *, statuses) -> Attachment | None:
+    """The attachment served at /attachments/<stored>/<name>, if it belongs to an article in `statuses`."""
+    if not _STORED.fullmatch(stored):
+        return None
+    query = (
+        select(Attachment)
+        .join(Article, Article.id == Attachment.article_id)
+        .where(Attachment.stored == stored, Attachment.name == name, Article.status.in_(statuses))
+    )
+    return session.scalars(query.limit(1)).first()
+
+
+_STORED = re.compile(r"[0-9a-f]{64}\.[a-z]{3,4}")
+
+
+def url_path(attachment: Attachment) -> str:
+    """The address an article's Markdown uses for the file, the same in every kb instance."""
+    return f"/attachments/{attachment.stored}/{attachment.name}"
+
+
 def of_article(session: Session, article: Article) -> list[Attachment]:
     return list(session.scalars(select(Attachment).where(Attachment.article_id == article.id).order_by(Attachment.id)))
 
@@ -142,6 +162,69 @@ def path_of(attachment: Attachment, instance_dir: Path) -> Path:
     return folder(instance_dir) / attachment.stored[:2] / attachment.stored
 
 
-def markdown_for(attachment: Attachment, url: str) -> str:
+def markdown_for(attachment: Attachment) -> str:
     """What an author pastes into the article to show (an image) or offer (anything else) the file."""
+    url = url_path(attachment)
     return f"![{attachment.name}]({url})" if kind_of(attachment.name).inline else f"[{attachment.name}]({url})"
+
+
+# --- in article files (kb export / kb import) --------------------------------------------------------
+
+FILE_KEY = "attachments"  # front matter: [{name: panel.png, file: <sha256>.png}, ...]
+FILES_FOLDER = "attachments"  # beside the exported articles, one file per stored name
+
+
+def file_entries(article: Article) -> list[dict[str, str]]:
+    return [{"name": a.name, "file": a.stored} for a in article.attachments]
+
+
+def export_files(articles: list[Article], folder: Path, instance_dir: Path) -> int:
+    """Copy the files of `articles` into `folder/attachments/`; return how many were written."""
+    written = 0
+    for attachment in {a.stored: a for article in articles for a in article.attachments}.values():
+        source = path_of(attachment, instance_dir)
+        if source.is_file():
+            target = folder / FILES_FOLDER / attachment.stored
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+            written += 1
+    return written
+
+
+def take_file_entries(extra: dict) -> tuple[list[dict[str, str]], dict]:
+    """The FILE_KEY entries of an imported file's extra front matter (when well formed) and the rest."""
+    entries = extra.get(FILE_KEY)
+    well_formed = isinstance(entries, list) and all(
+        isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("file"), str) for e in entries
+    )
+    if not well_formed:
+        return [], extra
+    return entries, {k: v for k, v in extra.items() if k != FILE_KEY}
+
+
+def import_entries(
+    session: Session, article: Article, entries: list[dict[str, str]], source: Path, *, user, instance_dir: Path
+) -> list[str]:
+    """Attach each entry's file from `source/attachments/` unless already attached; what went wrong, per file."""
+    problems = []
+    have = {(a.stored, a.name) for a in of_article(session, article)}
+    for entry in entries:
+        name, stored = entry["name"], entry["file"]
+        if (stored, name) in have:
+            continue
+        path = source / FILES_FOLDER / stored
+        if not _STORED.fullmatch(stored) or not path.is_file() or path.is_symlink():
+            problems.append(f"attachment '{name[:80]}': {FILES_FOLDER}/{stored[:80]} is missing; not attached")
+            continue
+        data = path.read_bytes()[: limits.limit("MAX_ATTACHMENT_BYTES") + 1]
+        try:
+            attached = store_upload(session, article, name, data, user=user, instance_dir=instance_dir)
+        except AttachmentRefused as refused:
+            problems.append(f"attachment '{name[:80]}': {refused}")
+            continue
+        if attached.stored != stored or attached.name != name:
+            problems.append(
+                f"attachment '{name[:80]}': its file does not match {stored[:16]}...; attached as {attached.name}"
+            )
+        have.add((attached.stored, attached.name))
+    return problems

@@ -119,6 +119,7 @@ class Article(Base):
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="article", order_by="Revision.number", cascade="all, delete-orphan"
     )
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", viewonly=True)
 
     # Every UPDATE carries "WHERE version = <the version this session read>": of two people
     # saving the same article at once, the second gets StaleDataError (a 409), never a silent

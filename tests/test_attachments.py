@@ -8,7 +8,10 @@ import io
 import os
 import threading
 
-from conftest import client_for, token_client
+from conftest import client_for, make_app, token_client
+
+from kb import store
+from kb.db import get_session
 
 SLUG = "printer-shows-offline"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -29,7 +32,8 @@ def test_an_image_is_attached_stored_outside_the_database_and_shown_inline(start
     assert response.status_code == 201
     attachment = response.get_json()["attachment"]
     assert attachment["name"] == "Printer-panel-IP-.png" and attachment["content_type"] == "image/png"
-    assert attachment["markdown"] == f"![{attachment['name']}](/attachments/{attachment['id']}/{attachment['name']})"
+    assert attachment["markdown"] == f"![{attachment['name']}]({attachment['url']})"  # no KB_BASE_URL: the same
+    assert attachment["url"].startswith("/attachments/") and attachment["url"].endswith("/Printer-panel-IP-.png")
     stored = [
         p for p in (starter_app.instance_path and os.walk(os.path.join(starter_app.instance_path, "attachments")))
     ]
@@ -140,3 +144,34 @@ def test_two_uploads_of_the_same_file_at_once_both_work(starter_app):
     assert len(listed) == 2
     served = {agent.get(a["url"]).data for a in listed}
     assert served == {PNG + b"same"}
+
+
+def test_attachments_travel_with_export_and_import_and_the_round_trip_is_byte_identical(starter_app, tmp_path):
+    author = token_client(starter_app, "writer", "author")
+    attachment = upload(author, "panel.png", PNG).get_json()["attachment"]
+    current = author.get(f"/api/v1/articles/{SLUG}").get_json()
+    body = current["markdown"] + f"\nThe panel shows the address:\n\n{attachment['markdown']}\n"
+    assert author.put(f"/api/v1/articles/{SLUG}", json={"body": body, "version": current["version"]}).status_code == 200
+    first = tmp_path / "first"
+    assert starter_app.test_cli_runner().invoke(args=["export", str(first)]).exit_code == 0
+    exported = (first / f"{SLUG}.md").read_text(encoding="utf-8")
+    stored = attachment["url"].split("/")[2]
+    assert f"file: {stored}" in exported and (first / "attachments" / stored).read_bytes() == PNG
+
+    fresh = make_app(tmp_path / "fresh")
+    runner = fresh.test_cli_runner()
+    imported = runner.invoke(args=["import", str(first)])
+    assert imported.exit_code == 0, imported.output
+    second = tmp_path / "second"
+    assert runner.invoke(args=["export", str(second)]).exit_code == 0
+    assert (second / f"{SLUG}.md").read_bytes() == (first / f"{SLUG}.md").read_bytes()
+    assert (second / "attachments" / stored).read_bytes() == PNG
+    assert runner.invoke(args=["import", str(first)]).exit_code == 0  # again: nothing attached twice
+    with fresh.app_context():
+        assert len(store.find_by_slug(get_session(), SLUG).attachments) == 1
+    (first / "attachments" / stored).unlink()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "lost.md").write_text(exported.replace(SLUG, "lost-one"), encoding="utf-8")
+    missing = make_app(tmp_path / "third").test_cli_runner().invoke(args=["import", str(other)])
+    assert missing.exit_code == 0 and "is missing; not attached" in missing.output

@@ -57,6 +57,7 @@ def run_import(path: Path, default_status: Status, *, wait_for_writer: bool = Tr
             default_status=default_status,
             on_file=lambda _p: advance(1),
             checkpoint=session.commit,
+            instance_dir=Path(current_app.instance_path),
         )
     ensure_index(wait_for_writer=wait_for_writer)
     if path.is_dir():
@@ -111,7 +112,9 @@ def export_command(path: Path) -> None:
     session = get_session()
     try:
         with progress(article_count(), "Exporting") as advance:
-            count = articlefiles.export_articles(session, path, on_file=lambda _a: advance(1))
+            count = articlefiles.export_articles(
+                session, path, instance_dir=Path(current_app.instance_path), on_file=lambda _a: advance(1)
+            )
         session = get_session()
         (path / vocabulary.FILE_NAME).write_text(
             vocabulary.dump_groups(vocabulary.list_groups(session)), encoding="utf-8"

@@ -14,7 +14,7 @@ from kb import flags as kb_flags
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
-from kb.models import Article, Attachment, FlagReason, Role, Status
+from kb.models import FlagReason, Role, Status
 from kb.render import render_article
 from kb.views.articleinput import RequestError
 from kb.vocabulary import current_vocabulary
@@ -181,14 +181,16 @@ def flag(slug: str):
     return redirect(url_for("agent.article", slug=slug)), 303
 
 
-@bp.route("/attachments/<int:attachment_id>/<name>")
+@bp.route("/attachments/<stored>/<name>")
 @role_required()
-def attachment(attachment_id: int, name: str):
-    """A file of an article the reader may read: images inline with their own type, the rest a download."""
-    session = get_session()
-    found = session.get(Attachment, attachment_id)
-    article = session.get(Article, found.article_id) if found is not None else None
-    if found is None or found.name != name or article.status not in store.visible_statuses(current_user.role):
+def attachment(stored: str, name: str):
+    """A file of an article the reader may read: images inline with their own type, the rest a download.
+
+    The address is the file's content hash and name, not a row id, so an article's Markdown
+    points at the same file in every kb it is exported to and imported into.
+    """
+    found = kb_attachments.readable(get_session(), stored, name, statuses=store.visible_statuses(current_user.role))
+    if found is None:
         abort(404)
     path = kb_attachments.path_of(found, Path(current_app.instance_path))
     if not path.is_file():

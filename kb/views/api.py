@@ -7,7 +7,7 @@ forged by a browser, so they do not.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -451,16 +451,14 @@ def upload_attachment(slug: str):
 
 
 def attachment_json(attachment) -> dict:
-    url = public_url("agent.attachment", attachment_id=attachment.id, name=attachment.name)
+    url = public_url("agent.attachment", stored=attachment.stored, name=attachment.name)
     return {
         "id": attachment.id,
         "name": attachment.name,
         "content_type": attachment.content_type,
         "size": attachment.size,
         "url": url,
-        "markdown": kb_attachments.markdown_for(
-            attachment, url_for("agent.attachment", attachment_id=attachment.id, name=attachment.name)
-        ),
+        "markdown": kb_attachments.markdown_for(attachment),
     }
 
 

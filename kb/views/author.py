@@ -166,10 +166,7 @@ def _form(article, values: dict[str, str], errors: list[store.FieldError] | None
         values=values,
         errors=errors or [],
         statuses=statuses,
-        attachments=[
-            (a, kb_attachments.markdown_for(a, url_for("agent.attachment", attachment_id=a.id, name=a.name)))
-            for a in files
-        ],
+        attachments=[(a, kb_attachments.markdown_for(a)) for a in files],
         audiences=list(Audience),
         **context,
     )
