@@ -19,6 +19,8 @@ from kb.db import begin_write, utcnow
 from kb.models import Setting, User
 
 ARTICLE_TEMPLATE = "article_template"
+# The template's file in an export (not `.md`: it is not an article).
+TEMPLATE_FILE_NAME = "template.markdown"
 
 # The understanding-first outline (kb.checks.SECTIONS) with one line of guidance under each
 # heading. The guidance is an HTML comment: an author who leaves it in shows agents nothing.

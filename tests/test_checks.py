@@ -3,7 +3,7 @@ broken-links report, links that work from every page) and the new-article templa
 
 from __future__ import annotations
 
-from conftest import client_for, token_client
+from conftest import client_for, make_app, token_client
 
 SLUG = "printer-shows-offline"
 
@@ -216,3 +216,25 @@ def test_links_inside_code_are_not_links(starter_app):
     broken = [f["message"] for f in checks["findings"] if f["code"] == "broken_link"]
     line = next(n for n, text in enumerate(body.splitlines(), start=1) if "but-this-one" in text)
     assert broken == [f"line {line} links to 'but-this-one', which does not exist"]
+
+
+def test_the_template_travels_with_export_and_import(starter_app, tmp_path):
+    admin = token_client(starter_app, "root", "admin")
+    ours = "## What the customer notices\n\n<!-- Their words. -->\n\n## What is going on\n"
+    assert admin.put("/api/v1/template", json={"markdown": ours, "version": 0}).status_code == 200
+    first = tmp_path / "first"
+    assert starter_app.test_cli_runner().invoke(args=["export", str(first)]).exit_code == 0
+    assert (first / "template.markdown").read_text(encoding="utf-8") == ours
+
+    fresh = make_app(tmp_path / "fresh")
+    runner = fresh.test_cli_runner()
+    imported = runner.invoke(args=["import", str(first)])
+    assert imported.exit_code == 0 and "template was replaced" in imported.output
+    assert "template was replaced" not in runner.invoke(args=["import", str(first)]).output  # already so
+    second = tmp_path / "second"
+    assert runner.invoke(args=["export", str(second)]).exit_code == 0
+    assert (second / "template.markdown").read_bytes() == (first / "template.markdown").read_bytes()
+
+    (first / "template.markdown").write_text("[" * 30, encoding="utf-8")
+    bad = make_app(tmp_path / "third").test_cli_runner().invoke(args=["import", str(first)])
+    assert bad.exit_code != 0 and "template.markdown" in bad.output and "Traceback" not in bad.output

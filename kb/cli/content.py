@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from kb import articlefiles, golden, vocabulary
+from kb import articlefiles, golden, limits, settings, vocabulary
 from kb import search as kb_search
 from kb.cli.instance import article_count, ensure_database, ensure_index, progress
 from kb.datafiles import DataFileError
@@ -69,8 +69,9 @@ def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> Non
     """Import the vocabulary and golden queries that travel with the articles, when present."""
     session = get_session()
     synonyms_file, golden_file = folder / vocabulary.FILE_NAME, folder / golden.FILE_NAME
+    template_file = folder / settings.TEMPLATE_FILE_NAME
     try:
-        for data_file in (synonyms_file, golden_file):
+        for data_file in (synonyms_file, golden_file, template_file):
             if data_file.is_symlink():
                 articlefiles.refuse_links_out(data_file, folder, data_file.name)
         if synonyms_file.is_file():
@@ -80,11 +81,30 @@ def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> Non
             added, problems = golden.import_golden(session, golden.read_file(golden_file), service=kb_search.service())
             click.echo(f"{golden_file.name}: {added} golden queries added.")
             report.errors += [DataFileError(golden_file.name, None, p) for p in problems]
+        if template_file.is_file() and _import_template(session, template_file):
+            click.echo(f"{template_file.name}: the new-article template was replaced.")
     except DataFileError as exc:
         session.rollback()
         report.errors.append(exc)
         return
     session.commit()
+
+
+def _import_template(session, path: Path) -> bool:
+    """Make the file the new-article template, unless it already is; DataFileError when it cannot be."""
+    raw = path.read_bytes()[: limits.limit("MAX_ARTICLE_BYTES") + 1]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataFileError(path.name, None, "not UTF-8 text") from None
+    problem = settings.template_problem(text)
+    if problem:
+        raise DataFileError(path.name, None, f"the template {problem}")
+    current = settings.get(session, settings.ARTICLE_TEMPLATE)
+    if current.value == text:
+        return False
+    settings.put(session, settings.ARTICLE_TEMPLATE, text, user=None, based_on=current.version)
+    return True
 
 
 def print_problems(report: articlefiles.ImportReport) -> None:
@@ -120,9 +140,11 @@ def export_command(path: Path) -> None:
             vocabulary.dump_groups(vocabulary.list_groups(session)), encoding="utf-8"
         )
         (path / golden.FILE_NAME).write_text(golden.dump_golden(golden.list_golden(session)), encoding="utf-8")
+        template = settings.get(session, settings.ARTICLE_TEMPLATE).value
+        (path / settings.TEMPLATE_FILE_NAME).write_text(template, encoding="utf-8", newline="\n")
     except OSError as exc:
         raise click.ClickException(f"{path}: cannot write ({exc.strerror or exc}).") from None
-    click.echo(f"Exported {count} articles, the synonyms and the golden queries to {path}.")
+    click.echo(f"Exported {count} articles, their files, the synonyms, the golden queries and the template to {path}.")
 
 
 @click.command("reindex")
