@@ -24,6 +24,7 @@ TEMPLATE_FILE_NAME = "template.markdown"
 
 # The understanding-first outline (kb.checks.SECTIONS) with one line of guidance under each
 # heading. The guidance is an HTML comment: an author who leaves it in shows agents nothing.
+# articles/template.markdown holds the same text, as `kb export` writes it (a test keeps them equal).
 DEFAULT_TEMPLATE = """\
 ## What the customer notices
 

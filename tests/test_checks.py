@@ -238,3 +238,11 @@ def test_the_template_travels_with_export_and_import(starter_app, tmp_path):
     (first / "template.markdown").write_text("[" * 30, encoding="utf-8")
     bad = make_app(tmp_path / "third").test_cli_runner().invoke(args=["import", str(first)])
     assert bad.exit_code != 0 and "template.markdown" in bad.output and "Traceback" not in bad.output
+
+
+def test_the_starter_folder_carries_the_default_template_as_export_writes_it():
+    from conftest import STARTER
+
+    from kb import settings
+
+    assert (STARTER / settings.TEMPLATE_FILE_NAME).read_text(encoding="utf-8") == settings.DEFAULT_TEMPLATE
