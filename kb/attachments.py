@@ -216,7 +216,12 @@ def import_entries(
         if not _STORED.fullmatch(stored) or not path.is_file() or path.is_symlink():
             problems.append(f"attachment '{name[:80]}': {FILES_FOLDER}/{stored[:80]} is missing; not attached")
             continue
-        data = path.read_bytes()[: limits.limit("MAX_ATTACHMENT_BYTES") + 1]
+        with path.open("rb") as stream:
+            try:
+                data = read_bounded(stream)
+            except AttachmentRefused as refused:
+                problems.append(f"attachment '{name[:80]}': {refused}")
+                continue
         try:
             attached = store_upload(session, article, name, data, user=user, instance_dir=instance_dir)
         except AttachmentRefused as refused:

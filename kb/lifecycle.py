@@ -58,13 +58,19 @@ def moves_for(article: Article, user: User) -> list[Status]:
 def last_editor(session: Session, article: Article) -> User | None:
     """Who last changed what the article says (not only its state): the author of the newest
     revision whose content differs from the revision before it."""
-    revisions = session.scalars(
-        select(Revision).where(Revision.article_id == article.id).order_by(Revision.number.desc())
-    ).all()
-    for newer, older in zip(revisions, revisions[1:], strict=False):
-        if any(getattr(newer, name) != getattr(older, name) for name in _CONTENT):
-            return newer.created_by
-    return revisions[-1].created_by if revisions else None
+    # Newest first, a few at a time: the answer is nearly always among the last revisions, and
+    # each revision holds a whole body.
+    newest_first = select(Revision).where(Revision.article_id == article.id).order_by(Revision.number.desc())
+    newer = None
+    revisions = session.scalars(newest_first.execution_options(yield_per=4))
+    try:
+        for older in revisions:
+            if newer is not None and any(getattr(newer, name) != getattr(older, name) for name in _CONTENT):
+                return newer.created_by
+            newer = older
+    finally:
+        revisions.close()  # the save that follows must not find a cursor still open
+    return newer.created_by if newer is not None else None
 
 
 def check_move(session: Session, article: Article, to: Status, user: User, *, editing: bool = False) -> None:

@@ -31,9 +31,11 @@ def next_review(session: Session, article: Article, checked: datetime) -> dateti
 
 
 def is_overdue(article: Article, now: datetime | None = None) -> bool:
-    return (
-        article.status == Status.PUBLISHED and article.review_by is not None and article.review_by < (now or utcnow())
-    )
+    return _overdue(article.status, article.review_by, now or utcnow())
+
+
+def _overdue(status: Status, review_by: datetime | None, now: datetime) -> bool:
+    return status == Status.PUBLISHED and review_by is not None and review_by < now
 
 
 def verify(session: Session, article: Article, *, user: User, based_on: int) -> Article:
@@ -79,10 +81,15 @@ def signals(session: Session, slugs: list[str]) -> dict[str, dict]:
     if not slugs:
         return {}
     now = utcnow()
-    found = session.scalars(select(Article).where(Article.slug.in_(slugs)))
+    # Only the columns shown: a search answers on every keystroke, and an article row holds its body.
+    rows = session.execute(
+        select(Article.slug, Article.status, Article.review_by, User.username)
+        .outerjoin(User, User.id == Article.verified_by_id)
+        .where(Article.slug.in_(slugs))
+    )
     return {
-        a.slug: {"verified_by": a.verified_by.username if a.verified_by else None, "review_overdue": is_overdue(a, now)}
-        for a in found
+        slug: {"verified_by": verifier, "review_overdue": _overdue(status, review_by, now)}
+        for slug, status, review_by, verifier in rows
     }
 
 

@@ -570,7 +570,7 @@ def change_article_template():
 
 def _setting_version(data: dict) -> int:
     """The setting's version as read (0 while it is kb's default): required, as for articles."""
-    if data.get("version") == 0:
+    if type(data.get("version")) is int and data["version"] == 0:  # not False, which equals 0 in Python
         return 0
     return based_on_version(data)
 

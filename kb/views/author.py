@@ -38,13 +38,21 @@ def _article_or_404(slug: str):
 
 @bp.app_context_processor
 def _review_queue() -> dict:
-    """How many articles wait for review, for the nav of authors and admins (one count query)."""
+    """`waiting_for_review()`: how many articles wait for review, for the menu of authors and admins.
+
+    A function the template calls, not a value, so the count query runs only on pages that show
+    it: the search results fragment sent on every keystroke renders without it.
+    """
+    return {"waiting_for_review": _waiting_for_review}
+
+
+def _waiting_for_review() -> int:
     if not current_user.is_authenticated or current_user.role not in (Role.AUTHOR, Role.ADMIN):
-        return {}
+        return 0
     try:
-        return {"waiting_for_review": store.count_in_status(get_session(), Status.REVIEW)}
+        return store.count_in_status(get_session(), Status.REVIEW)
     except SQLAlchemyError:  # an error page about the database must still render
-        return {}
+        return 0
 
 
 @bp.route("/articles")
