@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache, wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 from flask import Flask, Request, current_app, g, jsonify, redirect, request, url_for
 from flask import session as cookie_session
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kb import tokens
+from kb import learning, tokens
 from kb.db import begin_write, get_session
 from kb.limits import text_problem
 from kb.models import ApiToken, Role, User
@@ -177,8 +177,22 @@ def is_bearer_request() -> bool:
 
 def has_role(user: object, *roles: Role) -> bool:
     """Whether `user` holds one of `roles`; admins hold every role."""
-    role = getattr(user, "role", None)
-    return bool(getattr(user, "is_authenticated", False)) and (role == Role.ADMIN or role in roles)
+    held = getattr(user, "roles", frozenset())
+    return bool(getattr(user, "is_authenticated", False)) and (Role.ADMIN in held or not held.isdisjoint(roles))
+
+
+# Which role a user's `role` column holds when they hold several: the one that reads the most
+# articles (kb.store.VISIBLE_STATUSES), so that reading needs no more than that column.
+ROLE_STRENGTH = {Role.AGENT: 0, Role.TRAINER: 1, Role.AUTHOR: 2, Role.ADMIN: 3}
+
+
+def arrange_roles(roles: Iterable[Role]) -> tuple[Role, list[str]]:
+    """The strongest of `roles` and the others as stored in `extra_roles` (every user is an agent)."""
+    held = set(roles) or {Role.AGENT}
+    strongest = max(held, key=ROLE_STRENGTH.__getitem__)
+    if strongest == Role.ADMIN:
+        return strongest, []
+    return strongest, sorted(r.value for r in held - {strongest, Role.AGENT})
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:
@@ -265,7 +279,8 @@ def find_user(session: Session, username: str) -> User:
     return user
 
 
-def create_user(session: Session, username: Any, role: Role, password: Any) -> User:
+def create_user(session: Session, username: Any, role: Role, password: Any, *, also: Iterable[Role] = ()) -> User:
+    """Create an account holding `role` (and the roles in `also`), with the onboarding paths of its role."""
     username = check_text(username, "username", max_chars=MAX_USERNAME_CHARS).strip()
     if not username or any(c.isspace() for c in username):
         raise AuthError(f"Username must be 1-{MAX_USERNAME_CHARS} characters without spaces.", field="username")
@@ -274,12 +289,14 @@ def create_user(session: Session, username: Any, role: Role, password: Any) -> U
     check_password_strength(password)
     password_hash = hash_password(password)  # slow on purpose: before the write transaction starts
     begin_write(session)
-    user = User(username=username, role=role, password_hash=password_hash)
+    role, extra = arrange_roles([role, *also])
+    user = User(username=username, role=role, extra_roles=extra, password_hash=password_hash)
     try:
         with session.begin_nested():
             session.add(user)
     except IntegrityError:  # created by someone else a moment ago
         raise AuthError(f"A user named '{username}' already exists.", field="username") from None
+    learning.assign_onboarding(session, user)
     return user
 
 
@@ -317,13 +334,20 @@ def ended_access(revoked: int) -> str:
     return f"sessions ended, {revoked} API token{'' if revoked == 1 else 's'} revoked"
 
 
-def role_named(value: object) -> Role:
-    """The role called `value`, or AuthError naming the field `role` and the roles there are."""
+def role_named(value: object, field: str = "role") -> Role:
+    """The role called `value`, or AuthError naming `field` and the roles there are."""
     try:
         return Role(value)
     except (ValueError, TypeError):
         roles = ", ".join(r.value for r in Role)
-        raise AuthError(f"Unknown role {str(value)[:40]!r}: use one of {roles}.", field="role") from None
+        raise AuthError(f"Unknown role {str(value)[:40]!r}: use one of {roles}.", field=field) from None
+
+
+def roles_named(values: object, field: str = "roles") -> list[Role]:
+    """The roles in the list `values` (["author", "trainer"]), or AuthError naming `field`."""
+    if not isinstance(values, list) or not values:
+        raise AuthError('Give a list of one or more roles, such as ["author", "trainer"].', field=field)
+    return [role_named(value, field) for value in values]
 
 
 @dataclass(frozen=True)
@@ -333,6 +357,7 @@ class UserChange:
     role: Role | None = None
     active: bool | None = None
     password: str | None = None
+    roles: tuple[Role, ...] | None = None  # every role the user is to hold; replaces `role` when given
 
 
 def change_user(session: Session, actor: User, user: User, change: UserChange) -> str:
@@ -341,6 +366,8 @@ def change_user(session: Session, actor: User, user: User, change: UserChange) -
     The guards look at the parsed values, so no spelling of "false" slips past them: an admin
     cannot demote or deactivate themself, and kb always keeps one active admin.
     """
+    if change.roles is not None:
+        change = replace(change, role=arrange_roles(change.roles)[0])
     demotes = change.role not in (None, Role.ADMIN) or change.active is False
     if demotes and user.id == actor.id:
         field = "active" if change.active is False else "role"
@@ -351,9 +378,7 @@ def change_user(session: Session, actor: User, user: User, change: UserChange) -
     begin_write(session)
     if demotes:
         _keep_an_admin(session, user)
-    if change.role is not None and change.role != user.role:
-        user.role = change.role
-        done.append(f"role {user.role.value}")
+    _change_roles(user, change, done)
     if change.active is not None and change.active != user.is_active:
         user.is_active = change.active
         if change.active:
@@ -362,6 +387,18 @@ def change_user(session: Session, actor: User, user: User, change: UserChange) -
             end_sessions(session, user)
             done.append(f"deactivated ({ended_access(tokens.revoke_tokens(session, user))})")
     return f"{user.username}: " + ("; ".join(done) if done else "nothing changed")
+
+
+def _change_roles(user: User, change: UserChange, done: list[str]) -> None:
+    if change.roles is not None:
+        role, extra = arrange_roles(change.roles)
+    elif change.role is not None:
+        role, extra = arrange_roles([change.role])  # one role named: the user holds that one only
+    else:
+        return
+    if (role, extra) != (user.role, list(user.extra_roles or ())):
+        user.role, user.extra_roles = role, extra
+        done.append("role " + " + ".join([role.value, *extra]))
 
 
 def _keep_an_admin(session: Session, leaving: User) -> None:

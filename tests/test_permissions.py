@@ -17,6 +17,8 @@ BLUEPRINT_ROLES = {
     "agent": {"agent", "author", "trainer", "admin"},
     "account": {"agent", "author", "trainer", "admin"},
     "author": {"author", "admin"},
+    "trainer": {"trainer", "admin"},
+    "learning": {"agent", "author", "trainer", "admin"},
     "admin": {"admin"},
 }
 API_ROLES = {

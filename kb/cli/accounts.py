@@ -20,19 +20,20 @@ def user_group() -> None:
 @user_group.command("add")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--also", multiple=True, type=click.Choice([r.value for r in Role]), help="A further role (repeatable).")
 @click.option("--password", help="The password (generated and printed when omitted).")
 @with_appcontext
-def user_add(username: str, role: str, password: str | None) -> None:
-    """Create a user."""
+def user_add(username: str, role: str, also: tuple[str, ...], password: str | None) -> None:
+    """Create a user (an author who also trains: --role author --also trainer)."""
     ensure_database()
     session = get_session()
     chosen = password or auth.generate_password()
     try:
-        auth.create_user(session, username, Role(role), chosen)
+        user = auth.create_user(session, username, Role(role), chosen, also=[Role(r) for r in also])
     except auth.AuthError as exc:
         raise click.ClickException(str(exc)) from None
     session.commit()
-    click.echo(f"Created {role} '{username}'.")
+    click.echo(f"Created {' + '.join([user.role.value, *user.extra_roles])} '{username}'.")
     if password is None:
         click.echo(f"Password: {chosen}")
 
@@ -44,7 +45,7 @@ def user_list() -> None:
     ensure_database()
     for user in get_session().scalars(select(User).order_by(User.username)):
         state = "" if user.is_active else "  (deactivated)"
-        click.echo(f"{user.username:<24} {user.role.value}{state}")
+        click.echo(f"{user.username:<24} {' + '.join([user.role.value, *user.extra_roles])}{state}")
 
 
 @user_group.command("passwd")

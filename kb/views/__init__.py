@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.routing import IntegerConverter, Map
 
 from kb import limits
-from kb.auth import login_manager, wants_json
+from kb.auth import has_role, login_manager, wants_json
+from kb.models import Role
 from kb.search import IndexDamaged
 from kb.views.articleinput import RequestError
 
 
 def register_blueprints(app: Flask) -> None:
-    from kb.views import account, admin, agent, api, author
+    from kb.views import account, admin, agent, api, api_learning, author, learning, trainer
 
     app.url_map.converters["int"] = DatabaseId  # before any rule is added: rules bind their converter
-    for module in (account, agent, author, admin, api):
+    assert api_learning.bp is api.bp  # its routes are on the API blueprint: registered with it
+    for module in (account, agent, author, trainer, learning, admin, api):
         app.register_blueprint(module.bp)
     app.add_template_filter(_reject_key, "reject_key")
+    app.add_template_global(_holds, "holds")
     app.before_request(_refuse_nul_in_url)
     # First of all: the CSRF check reads the form, and an upload's form may exceed the request limit.
     app.before_request_funcs.setdefault(None, []).insert(0, _room_for_uploads)
     _register_error_pages(app)
+
+
+def _holds(*roles: str) -> bool:
+    """`holds('trainer')` in a template: whether the signed-in user has that role (admins have all)."""
+    return has_role(current_user, *(Role(r) for r in roles))
 
 
 UPLOADS = {"api.upload_attachment", "author.upload_attachment"}

@@ -33,15 +33,15 @@ def users():
     chosen = request.form.get("password", "")
     password = chosen or auth.generate_password()
     try:
-        user = auth.create_user(
-            session, request.form.get("username", ""), auth.role_named(request.form.get("role")), password
-        )
+        role = auth.role_named(request.form.get("role"))
+        also = [auth.role_named(r, "also") for r in request.form.getlist("also")]
+        user = auth.create_user(session, request.form.get("username", ""), role, password, also=also)
     except auth.AuthError as exc:
         session.rollback()
         flash(str(exc), "error")
         return _users_page(status=400)
     session.commit()
-    flash(f"User '{user.username}' created with role {user.role.value}.", "info")
+    flash(f"User '{user.username}' created with role {' + '.join([user.role.value, *user.extra_roles])}.", "info")
     return _users_page(new_password=None if chosen else (user.username, password))
 
 
@@ -75,8 +75,10 @@ def change_from_form(form: MultiDict) -> auth.UserChange:
     if any(answer not in FORM_BOOLEANS for answer in answers):
         raise auth.AuthError("active must be the form's checkbox: 0 or 1.", field="active")
     role = form.get("role", "")
+    also = [auth.role_named(r, "also") for r in form.getlist("also")]
     return auth.UserChange(
         role=auth.role_named(role) if role else None,
+        roles=(auth.role_named(role), *also) if role and "roles_shown" in form else None,
         active=FORM_BOOLEANS[answers[-1]] if answers else None,
         password=form.get("password", "") or None,
     )

@@ -747,8 +747,8 @@ def create_user():
     chosen = jsonbody.text(data, "password")
     password = chosen or auth.generate_password()
     try:
-        role = auth.role_named(jsonbody.text(data, "role", "agent"))
-        user = auth.create_user(session, jsonbody.text(data, "username"), role, password)
+        roles = _roles_asked(data) or [auth.role_named(jsonbody.text(data, "role", "agent"))]
+        user = auth.create_user(session, jsonbody.text(data, "username"), roles[0], password, also=roles[1:])
     except auth.AuthError as exc:
         session.rollback()
         return _account_error(exc)
@@ -785,17 +785,25 @@ def _user_change(data: dict) -> auth.UserChange:
     if "active" in data and not isinstance(data["active"], bool):
         raise RequestError("active", "must be true or false")
     role = jsonbody.text(data, "role")
+    roles = _roles_asked(data)
     return auth.UserChange(
         role=auth.role_named(role) if role else None,
         active=data.get("active"),
         password=jsonbody.text(data, "password") or None,
+        roles=tuple(roles) if roles else None,
     )
+
+
+def _roles_asked(data: dict) -> list[Role] | None:
+    """`"roles": ["author", "trainer"]`: a user may hold several roles (kb.auth.arrange_roles)."""
+    return auth.roles_named(data["roles"]) if "roles" in data else None
 
 
 def _user_json(user: User) -> dict:
     return {
         "username": user.username,
         "role": user.role.value,
+        "roles": sorted(r.value for r in user.roles),
         "active": user.is_active,
         "created_at": user.created_at.isoformat(),
     }

@@ -237,7 +237,20 @@ REVISION_DIFF = obj(
     }
 )
 
-USER = obj({"username": STRING, "role": one_of_values(ROLES), "active": BOOLEAN, "created_at": TIMESTAMP})
+ROLE_LIST: Schema = described(
+    {"type": "array", "items": one_of_values(ROLES), "minItems": 1},
+    "Every role the user is to hold (an author who also trains: [\"author\", \"trainer\"]); replaces `role`.",
+)
+
+USER = obj(
+    {
+        "username": STRING,
+        "role": described(one_of_values(ROLES), "The strongest role held: the one that decides what the user reads."),
+        "roles": described({"type": "array", "items": one_of_values(ROLES)}, "Every role the user holds."),
+        "active": BOOLEAN,
+        "created_at": TIMESTAMP,
+    }
+)
 
 TOKEN = obj(
     {
@@ -259,6 +272,7 @@ NEW_USER = with_examples(
         {
             "username": described({**STRING, "pattern": r"^\S{1,80}$"}, "1-80 characters, no spaces."),
             "role": one_of_values(ROLES, "Defaults to agent."),
+            "roles": ROLE_LIST,
             "password": described(
                 {"anyOf": [*PASSWORD["anyOf"], {"type": "null"}]},
                 "Leave it out (or empty) to have one generated and returned once.",
@@ -273,7 +287,8 @@ NEW_USER = with_examples(
 USER_CHANGE = with_examples(
     obj(
         {
-            "role": one_of_values(ROLES),
+            "role": one_of_values(ROLES, "The one role the user is to hold (use `roles` for several)."),
+            "roles": ROLE_LIST,
             "active": described(
                 BOOLEAN,
                 "JSON true or false only; false deactivates the account, ends its sessions and revokes its tokens.",

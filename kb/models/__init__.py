@@ -19,6 +19,9 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
 
 
+ROLE_VALUES = frozenset(r.value for r in Role)
+
+
 class Status(str, enum.Enum):
     DRAFT = "draft"
     REVIEW = "review"
@@ -43,7 +46,10 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # The strongest role the user holds (admin, author, trainer, agent: what decides which articles
+    # they may read); `extra_roles` holds the others, so an author can also be a trainer.
     role: Mapped[Role] = mapped_column(_enum(Role))
+    extra_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Raised whenever every session of the user must end (password change, logout, deactivation):
@@ -51,6 +57,11 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Every role the user holds."""
+        return frozenset([self.role, *(Role(r) for r in self.extra_roles or () if r in ROLE_VALUES)])
 
     # flask-login's user protocol
     @property
@@ -327,3 +338,42 @@ class GoldenQuery(Base):
     broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     article: Mapped[Article] = relationship(foreign_keys=[article_id])
+
+
+from kb.models.learning import (  # noqa: E402  (the tables of reading paths, registered on the same Base)
+    PathAssignment,
+    PathRevision,
+    PathStep,
+    ReadingPath,
+    StepProgress,
+    Team,
+    TeamMember,
+)
+
+__all__ = [
+    "ApiToken",
+    "Article",
+    "ArticleLink",
+    "Attachment",
+    "Audience",
+    "Feedback",
+    "Flag",
+    "FlagReason",
+    "GoldenQuery",
+    "IndexEvent",
+    "PathAssignment",
+    "PathRevision",
+    "PathStep",
+    "ReadingPath",
+    "Revision",
+    "Role",
+    "SearchLog",
+    "Setting",
+    "SlugAlias",
+    "Status",
+    "StepProgress",
+    "SynonymGroup",
+    "Team",
+    "TeamMember",
+    "User",
+]
