@@ -67,9 +67,15 @@ class DataFileError(Exception):
 
 def load_list(path: Path, *, expected: str) -> list[Any]:
     """Load a YAML file holding a list, every scalar as text; `expected` describes an entry."""
+    return [entry for _line, entry in load_list_with_lines(path, expected=expected)]
+
+
+def load_list_with_lines(path: Path, *, expected: str) -> list[tuple[int, Any]]:
+    """Like load_list, each entry with the line it starts on, for messages that say where."""
     name = path.name
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_ListLoader)
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_ListLoader)
+        data = _ListLoader("").construct_document(node) if node is not None else None
     except UnicodeDecodeError:
         raise DataFileError(name, None, "not UTF-8 text") from None
     except yaml.YAMLError as exc:
@@ -81,4 +87,4 @@ def load_list(path: Path, *, expected: str) -> list[Any]:
         return []
     if not isinstance(data, list):
         raise DataFileError(name, 1, f"expected a list of {expected}")
-    return data
+    return [(item.start_mark.line + 1, entry) for item, entry in zip(node.value, data, strict=True)]

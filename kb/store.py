@@ -380,6 +380,19 @@ def list_articles(
     return list(session.scalars(query))
 
 
+def published_titles(session: Session, *, limit: int | None = None) -> list[tuple[str, str]]:
+    """(slug, title) of published articles by title, at most `limit`: for pickers, without the bodies."""
+    query = select(Article.slug, Article.title).where(Article.status == Status.PUBLISHED).order_by(Article.title)
+    return [(slug, title) for slug, title in session.execute(query.limit(limit))]
+
+
+def titles_of(session: Session, slugs: Iterable[str]) -> dict[str, tuple[str, Status]]:
+    """{slug: (title, status)} of the articles `slugs` name (unknown slugs are left out)."""
+    wanted = [slug for slug in dict.fromkeys(slugs) if slug][:1000]
+    rows = session.execute(select(Article.slug, Article.title, Article.status).where(Article.slug.in_(wanted)))
+    return {slug: (title, status) for slug, title, status in rows}
+
+
 def count_in_status(session: Session, status: Status) -> int:
     return session.scalar(select(func.count(Article.id)).where(Article.status == status)) or 0
 

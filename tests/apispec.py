@@ -37,6 +37,7 @@ class Seen:
     path: str
     status: int
     body: Any  # parsed JSON, or the raw text when it was not JSON
+    media_type: str = openapi.MEDIA_TYPE  # the response's Content-Type, without its parameters
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} -> {self.status}"
@@ -90,9 +91,13 @@ def schema_errors(pointer: str, body: Any) -> list[str]:
 
 
 def problem(seen: Seen) -> str | None:
-    """What is wrong with a response according to the document, or None."""
-    if not isinstance(seen.body, dict):
-        return f"{seen}: not a JSON object: {str(seen.body)[:200]!r}"
+    """What is wrong with a response according to the document, or None.
+
+    A JSON body is checked against the schema of its status; another kind (text/csv) only against
+    the media types the document lists for that status.
+    """
+    if seen.media_type == openapi.MEDIA_TYPE and not isinstance(seen.body, (dict, list)):
+        return f"{seen}: not a JSON object or array: {str(seen.body)[:200]!r}"
     if seen.rule is None:  # no such route: the shared error shape still applies
         errors = schema_errors(_pointer("components", "schemas", "Error"), seen.body)
         return f"{seen}: {errors}" if errors else None
@@ -106,6 +111,10 @@ def problem(seen: Seen) -> str | None:
     if str(seen.status) not in responses:
         return f"{seen}: status {seen.status} is not documented for {method.upper()} {path} (only {sorted(responses)})"
     response = responses[str(seen.status)]
+    if seen.media_type not in resolve(response).get("content", {}):
+        return f"{seen}: {seen.media_type} is not documented for {method.upper()} {path} with status {seen.status}"
+    if seen.media_type != openapi.MEDIA_TYPE:
+        return None  # text, such as a CSV file: the document gives its media type, not a JSON schema
     if "$ref" in response:
         pointer = _pointer(*response["$ref"].removeprefix("#/").split("/"), "content", openapi.MEDIA_TYPE, "schema")
     else:
@@ -127,12 +136,12 @@ def recording() -> Iterator[list[Seen]]:
             return
         text = response.get_data(as_text=True)
         try:
-            body: Any = json.loads(text)
+            body: Any = json.loads(text) if response.mimetype == openapi.MEDIA_TYPE else text
         except ValueError:
             body = text
         rule = request.url_rule.rule if request.url_rule is not None else None
         with lock:
-            seen.append(Seen(request.method, rule, request.path, response.status_code, body))
+            seen.append(Seen(request.method, rule, request.path, response.status_code, body, response.mimetype))
 
     request_finished.connect(record)
     try:

@@ -232,3 +232,70 @@ def test_ctrl_s_on_a_stale_edit_keeps_the_text_and_shows_the_other_change(browse
     diff = browser.find_element(By.CSS_SELECTOR, ".conflict .diff")
     assert "postbox" in diff.find_element(By.TAG_NAME, "ins").text
     assert browser.find_element(By.NAME, "version").get_attribute("value") == str(current["version"] + 1)
+
+
+# --- the reading-path editor --------------------------------------------------------------------
+
+# One DataTransfer for the whole gesture, as a real drag has: Selenium's drag_and_drop moves the
+# mouse but Chromium starts no HTML5 drag from synthetic mouse events, so the test fires them.
+DRAG_ONTO_UPPER_HALF = """
+var handle = arguments[0], target = arguments[1], data = new DataTransfer();
+var box = target.getBoundingClientRect();
+function fire(type, element) {
+  element.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: data,
+                                             clientX: box.left + 20, clientY: box.top + 4}));
+}
+fire("dragstart", handle); fire("dragenter", target); fire("dragover", target); fire("drop", target);
+fire("dragend", handle);
+"""
+
+
+def step_slugs(browser) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    fields = browser.find_elements(By.CSS_SELECTOR, '#f-steps input[name="article"]')
+    return [field.get_attribute("value") for field in fields]
+
+
+def saved_path_slugs(browser) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [s.text for s in browser.find_elements(By.CSS_SELECTOR, ".path-overview-steps .step-head small")]
+
+
+def test_a_trainer_reorders_path_steps_with_the_keyboard_and_by_dragging(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    slugs = ["printer-shows-offline", "vpn-will-not-connect", "mailbox-full"]
+    browser.get(server.url + "trainer/paths/new")
+    browser.find_element(By.ID, "f-title").send_keys("Ordered by keyboard")
+    add = browser.find_element(By.ID, "add-step")
+    add.click()
+    add.click()
+    assert browser.find_element(By.ID, "step-3-article") == browser.switch_to.active_element
+    for number, slug in enumerate(slugs, start=1):
+        browser.find_element(By.ID, f"step-{number}-article").send_keys(slug)
+
+    down = browser.find_element(By.ID, "move-down-1")
+    down.send_keys(Keys.ENTER)
+    assert step_slugs(browser) == [slugs[1], slugs[0], slugs[2]]
+    assert browser.switch_to.active_element == down, "the focus stays on the pressed button"
+    assert down.get_attribute("id") == "move-down-2" and down.get_attribute("value") == "down:2"
+    assert "now step 2 of 3" in browser.find_element(By.ID, "kb-step-news").text
+    down.send_keys(Keys.ENTER)
+    assert step_slugs(browser) == [slugs[1], slugs[2], slugs[0]]
+    assert browser.switch_to.active_element == down
+    browser.find_element(By.CSS_SELECTOR, 'button[name="save"]').click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".path-overview-steps"))
+    assert saved_path_slugs(browser) == [slugs[1], slugs[2], slugs[0]]
+
+    browser.get(browser.current_url + "/edit")
+    handle = browser.find_element(By.CSS_SELECTOR, "#step-3 .drag-handle")
+    assert handle.is_displayed(), "the drag handle shows once the script runs"
+    browser.execute_script(DRAG_ONTO_UPPER_HALF, handle, browser.find_element(By.ID, "step-1"))
+    assert step_slugs(browser) == [slugs[0], slugs[1], slugs[2]]
+    assert "now step 1 of 3" in browser.find_element(By.ID, "kb-step-news").text
+    browser.find_element(By.CSS_SELECTOR, 'button[name="save"]').click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".path-overview-steps"))
+    assert saved_path_slugs(browser) == slugs

@@ -22,6 +22,7 @@ BLUEPRINT_ROLES = {
     "admin": {"admin"},
 }
 API_ROLES = {
+    "api.paths_of_user": {"trainer", "admin"},
     "api.create_article": {"author", "admin"},
     "api.update_article": {"author", "admin"},
     "api.revisions": {"author", "admin"},
@@ -49,6 +50,24 @@ API_ROLES = {
     "api.status": {"admin"},
     "api.create_user": {"admin"},
     "api.update_user": {"admin"},
+    "api.create_path": {"trainer", "admin"},
+    "api.update_path": {"trainer", "admin"},
+    "api.retire_path": {"trainer", "admin"},
+    "api.reinstate_path": {"trainer", "admin"},
+    "api.duplicate_path": {"trainer", "admin"},
+    "api.set_onboarding": {"admin"},
+    "api.path_revisions": {"trainer", "admin"},
+    "api.list_teams": {"trainer", "admin"},
+    "api.create_team": {"trainer", "admin"},
+    "api.team": {"trainer", "admin"},
+    "api.rename_team": {"trainer", "admin"},
+    "api.add_member": {"trainer", "admin"},
+    "api.remove_member": {"trainer", "admin"},
+    "api.assign": {"trainer", "admin"},
+    "api.unassign": {"trainer", "admin"},
+    "api.path_assignments": {"trainer", "admin"},
+    "api.give_feedback": {"trainer", "admin"},
+    "api.path_progress": {"trainer", "admin"},
 }
 ROLES = ("agent", "author", "trainer", "admin")
 

@@ -110,11 +110,26 @@ def traffic(cassette: Path) -> list[tuple[str, str, str, int]]:
     ]
 
 
+def seed_learning(base_url: str, token: str) -> None:
+    """A reading path whose first step the admin answered, and a team: what the reading-path operations'
+    examples name (path 1, step 1, team 1, user admin), so that each of them can succeed."""
+    steps = [{"article": "printer-shows-offline", "question": "What would you ask first?"}]
+    for path, payload, expected in (
+        ("paths", {"title": "Fuzzing basics", "steps": steps}, 201),
+        ("teams", {"name": "Fuzzers", "members": ["admin"]}, 201),
+        ("paths/1/steps/1/read", {"answer": "Whether others can print"}, 200),
+    ):
+        status, body = call(base_url, token, path, payload)
+        assert status == expected, (path, body)
+
+
 @pytest.fixture
 def admin_server(tmp_path):
     env = {"KB_ADMIN_PASSWORD": PASSWORD}
     with KbServer(tmp_path, env) as server:
-        yield server, admin_token(tmp_path, env)
+        token = admin_token(tmp_path, env)
+        seed_learning(server.url, token)
+        yield server, token
 
 
 def test_schemathesis_finds_no_server_error_and_nothing_undocumented(admin_server, tmp_path):

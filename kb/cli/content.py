@@ -15,6 +15,7 @@ from kb import search as kb_search
 from kb.cli.instance import article_count, ensure_database, ensure_index, progress
 from kb.datafiles import DataFileError
 from kb.db import get_session
+from kb.learning import files as path_files
 from kb.models import Status
 
 
@@ -70,8 +71,9 @@ def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> Non
     session = get_session()
     synonyms_file, golden_file = folder / vocabulary.FILE_NAME, folder / golden.FILE_NAME
     template_file = folder / settings.TEMPLATE_FILE_NAME
+    paths_file = folder / path_files.FILE_NAME
     try:
-        for data_file in (synonyms_file, golden_file, template_file):
+        for data_file in (synonyms_file, golden_file, template_file, paths_file):
             if data_file.is_symlink():
                 articlefiles.refuse_links_out(data_file, folder, data_file.name)
         if synonyms_file.is_file():
@@ -88,6 +90,23 @@ def _import_search_files(folder: Path, report: articlefiles.ImportReport) -> Non
         report.errors.append(exc)
         return
     session.commit()
+    _import_paths(paths_file, report)
+
+
+def _import_paths(paths_file: Path, report: articlefiles.ImportReport) -> None:
+    """Reading paths last: their steps need the articles, and a bad file leaves the rest imported."""
+    if not paths_file.is_file():
+        return
+    session = get_session()
+    try:
+        imported = path_files.import_paths(session, path_files.read_file(paths_file))
+    except DataFileError as exc:
+        session.rollback()
+        report.errors.append(exc)
+        return
+    session.commit()
+    click.echo(f"{paths_file.name}: {imported.added} reading paths added, {imported.updated} updated.")
+    report.errors += imported.problems
 
 
 def _import_template(session, path: Path) -> bool:
@@ -142,9 +161,12 @@ def export_command(path: Path) -> None:
         (path / golden.FILE_NAME).write_text(golden.dump_golden(golden.list_golden(session)), encoding="utf-8")
         template = settings.get(session, settings.ARTICLE_TEMPLATE).value
         (path / settings.TEMPLATE_FILE_NAME).write_text(template, encoding="utf-8", newline="\n")
+        (path / path_files.FILE_NAME).write_text(path_files.dump_paths(path_files.all_paths(session)), encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"{path}: cannot write ({exc.strerror or exc}).") from None
-    click.echo(f"Exported {count} articles, their files, the synonyms, the golden queries and the template to {path}.")
+    click.echo(
+        f"Exported {count} articles, their files, the synonyms, the golden queries, the template and the reading paths to {path}."
+    )
 
 
 @click.command("reindex")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from kb import store
 from kb.db import begin_write, utcnow
@@ -97,11 +101,12 @@ def update_path(session: Session, path: ReadingPath, data: PathInput, *, user: U
     if _snapshot_of(data, articles) == _current_snapshot(path):
         return False
     begin_write(session)
-    path.title, path.purpose = data.title.strip(), data.purpose.strip()
-    _replace_steps(session, path, _steps(data, articles))
-    _touch(path, user)
-    session.flush()
-    _add_revision(session, path, user)
+    with _saving(session, path, based_on):
+        path.title, path.purpose = data.title.strip(), data.purpose.strip()
+        _replace_steps(session, path, _steps(data, articles))
+        _touch(path, user)
+        session.flush()
+        _add_revision(session, path, user)
     return True
 
 
@@ -140,12 +145,28 @@ def _set(session: Session, path: ReadingPath, user: User | None, **values: objec
     if all(getattr(path, name) == value for name, value in values.items()):
         return False
     begin_write(session)
-    for name, value in values.items():
-        setattr(path, name, value)
-    _touch(path, user)
-    session.flush()
-    _add_revision(session, path, user)
+    with _saving(session, path, path.version):
+        for name, value in values.items():
+            setattr(path, name, value)
+        _touch(path, user)
+        session.flush()
+        _add_revision(session, path, user)
     return True
+
+
+@contextmanager
+def _saving(session: Session, path: ReadingPath, based_on: int) -> Iterator[None]:
+    """Save in a savepoint: of two saves of a path at once, the second is a PathConflict, not a 500.
+
+    The version read earlier guards the UPDATE (kb.models.learning), and another save committed
+    since makes it match no row (StaleDataError) or collide on the revision number (IntegrityError).
+    """
+    try:
+        with session.begin_nested():
+            yield
+    except (StaleDataError, IntegrityError):
+        current = session.get(ReadingPath, path.id, populate_existing=True)
+        raise PathConflict(current or path, based_on) from None
 
 
 def _touch(path: ReadingPath, user: User | None) -> None:
@@ -258,6 +279,26 @@ def _add_revision(session: Session, path: ReadingPath, user: User | None) -> Non
         PathRevision(path_id=path.id, number=path.version, created_by_id=user.id if user else None, snapshot=snapshot)
     )
     session.flush()
+
+
+def revisions(session: Session, path: ReadingPath) -> list[PathRevision]:
+    """The path as saved each time, newest first (each a JSON snapshot: kb.models.learning)."""
+    query = (
+        select(PathRevision)
+        .where(PathRevision.path_id == path.id)
+        .options(selectinload(PathRevision.created_by))
+        .order_by(PathRevision.number.desc())
+    )
+    return list(session.scalars(query))
+
+
+def snapshot_slugs(session: Session, saved: list[PathRevision]) -> dict[int, str]:
+    """The slug of each article the snapshots' steps name, by article id (one query for them all)."""
+    ids = {step["article_id"] for revision in saved for step in revision.snapshot.get("steps", [])}
+    return {
+        article_id: slug
+        for article_id, slug in session.execute(select(Article.id, Article.slug).where(Article.id.in_(ids)))
+    }
 
 
 def revision_count(session: Session, path: ReadingPath) -> int:

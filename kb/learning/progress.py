@@ -9,6 +9,8 @@ MAX_STEP_SECONDS a visit, so a tab left open overnight does not count as study.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -274,3 +276,64 @@ def changes_since_read(session: Session, state: StepState) -> list[Change]:
     before = f"# {old.title}\n\n{old.summary}\n\n{old.body}"
     after = f"# {new.title}\n\n{new.summary}\n\n{new.body}"
     return around_changes(word_diff(before, after))
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+CSV_HEADER = ["username", "status", "done", "total", "reread", "overdue", "due", "seconds"]
+# A cell a spreadsheet would run as a formula (=HYPERLINK(...) in a username or a step's slug).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_rows(progresses: list[ReaderProgress], path: ReadingPath | None = None) -> list[list[str]]:
+    """The progress table as CSV rows: CSV_HEADER, then two columns per step, its status and the
+    seconds the reader spent on it; the page's download and the API's give the same file.
+
+    The step columns come from `path` (or from the first reader when no path is given), so a path
+    nobody was assigned still downloads a header a spreadsheet can be prepared with. Cells that a
+    spreadsheet would take for a formula get a leading apostrophe.
+    """
+    steps = list(path.steps) if path is not None else [s.step for s in progresses[0].steps] if progresses else []
+    header = CSV_HEADER + [
+        f"step {n} {what}: {step.article.slug}"
+        for n, step in enumerate(steps, start=1)
+        for what in ("status", "seconds")
+    ]
+    rows = [header]
+    for p in progresses:
+        seconds = sum(s.progress.seconds for s in p.steps if s.progress is not None)
+        rows.append(
+            [p.user.username, p.status, str(p.done), str(p.total), str(p.reread), "yes" if p.is_overdue() else "no"]
+            + [p.due.isoformat() if p.due else "", str(seconds)]
+            + [cell for s in p.steps for cell in (s.status, str(s.progress.seconds if s.progress else 0))]
+        )
+    return [[_inert(cell) for cell in row] for row in rows]
+
+
+def csv_text(progresses: list[ReaderProgress], path: ReadingPath) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(csv_rows(progresses, path))
+    return out.getvalue()
+
+
+def _inert(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def completion_timeline(progresses: list[ReaderProgress], *, start: date, today: date) -> list[tuple[date, int]]:
+    """How many readers are done, day by day where it changed: (start, 0), ..., (today, all done).
+
+    A reader counts from the day they read their last step. Someone whose step was updated since is
+    no longer done, so they leave the count altogether (the chart shows who is done now, and when
+    each of them got there).
+    """
+    finished = sorted(p.completed_at.date() for p in progresses if p.completed_at is not None)
+    points = [(min([start, *finished[:1]]), 0)]
+    for count, day in enumerate(finished, start=1):
+        if points[-1][0] == day:
+            points[-1] = (day, count)
+        else:
+            points.append((day, count))
+    if points[-1][0] < today:
+        points.append((today, points[-1][1]))
+    return points

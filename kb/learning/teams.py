@@ -45,7 +45,7 @@ def create_team(session: Session, name: str, members: list[str], *, user: User |
         with session.begin_nested():
             session.add(team)
     except IntegrityError:  # a team of that name exists, or was made a moment ago
-        raise LearningError(f"A team named '{name}' already exists.", field="name") from None
+        raise LearningError(f"A team named '{name}' already exists.", field="name", status=409) from None
     for person in dict.fromkeys(people):
         session.add(TeamMember(team_id=team.id, user_id=person.id))
     session.flush()
@@ -62,7 +62,7 @@ def rename_team(session: Session, team: Team, name: str) -> bool:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise LearningError(f"A team named '{name}' already exists.", field="name") from None
+        raise LearningError(f"A team named '{name}' already exists.", field="name", status=409) from None
     return True
 
 

@@ -71,6 +71,8 @@ class PathRevision(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
 
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
 
 class Team(Base):
     __tablename__ = "teams"

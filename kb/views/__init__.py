@@ -15,10 +15,11 @@ from kb.views.articleinput import RequestError
 
 
 def register_blueprints(app: Flask) -> None:
-    from kb.views import account, admin, agent, api, api_learning, author, learning, trainer
+    from kb.views import account, admin, agent, api, api_learning, author, learning, trainer, trainer_teams
 
     app.url_map.converters["int"] = DatabaseId  # before any rule is added: rules bind their converter
     assert api_learning.bp is api.bp  # its routes are on the API blueprint: registered with it
+    assert trainer_teams.bp is trainer.bp  # the team pages are on the trainer's blueprint
     for module in (account, agent, author, trainer, learning, admin, api):
         app.register_blueprint(module.bp)
     app.add_template_filter(_reject_key, "reject_key")
@@ -52,12 +53,32 @@ class DatabaseId(IntegerConverter):
     Werkzeug's converter takes any run of digits, and a number past the column's range makes the
     database driver raise (OverflowError on SQLite, out of range on PostgreSQL, whose INTEGER has
     32 bits): a 500. Past the range there is no such row, so such a URL matches no route: a 404.
+
+    The range is in the converter's pattern, not only checked afterwards: Werkzeug matches the
+    pattern before the method and converts after, so `PUT /paths/<too large>` would match the GET
+    route's pattern and answer 405 where the PUT route's conversion fails.
     """
 
     def __init__(
         self, url_map: Map, fixed_digits: int = 0, min: int | None = None, max: int = MAX_ID, signed: bool = False
     ):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+        if not signed and not fixed_digits:
+            self.regex = numbers_up_to(max)
+
+
+def numbers_up_to(limit: int) -> str:
+    """A pattern for the decimal numbers from 0 to `limit` (leading zeros allowed within its length).
+
+    Shorter numbers are all smaller; one of the same length is smaller when it has the same first
+    digits and then a smaller one.
+    """
+    digits = str(limit)
+    shorter = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    same_length = [
+        f"{digits[:i]}[0-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}" for i, d in enumerate(digits) if d != "0"
+    ]
+    return "(?:" + "|".join([*shorter, *same_length, digits]) + ")"
 
 
 def _refuse_nul_in_url():

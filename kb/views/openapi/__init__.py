@@ -18,7 +18,7 @@ The parts: `schema` (JSON Schema helpers, the error shape), `bodies` (request an
 
 from __future__ import annotations
 
-from kb.views.openapi import paths
+from kb.views.openapi import learning, paths
 from kb.views.openapi.bodies import INPUT_SCHEMAS, SCHEMAS
 from kb.views.openapi.operations import READ_SECURITY, SECURITY_SCHEMES, WRITE_SECURITY
 from kb.views.openapi.schema import COMMON_RESPONSES, ERROR_CODES, MEDIA_TYPE, Schema
@@ -51,6 +51,11 @@ def document() -> Schema:
                 "name": "accounts",
                 "description": "The caller, their password and API tokens, and, for admins, the users.",
             },
+            {
+                "name": learning.TAG,
+                "description": "Reading paths: trainers build them, assign them to people and teams and watch "
+                "progress; everyone follows the paths they were given.",
+            },
             {"name": "operations", "description": "Health, status and this document."},
         ],
         "paths": {
@@ -58,10 +63,11 @@ def document() -> Schema:
             **paths.articles(),
             **paths.vocabulary(),
             **paths.accounts(),
+            **learning.operations(),
             **paths.operations(),
         },
         "components": {
-            "schemas": {**SCHEMAS, **INPUT_SCHEMAS},
+            "schemas": {**SCHEMAS, **INPUT_SCHEMAS, **learning.SCHEMAS, **learning.INPUT_SCHEMAS},
             "responses": COMMON_RESPONSES,
             "securitySchemes": SECURITY_SCHEMES,
         },

@@ -239,7 +239,7 @@ REVISION_DIFF = obj(
 
 ROLE_LIST: Schema = described(
     {"type": "array", "items": one_of_values(ROLES), "minItems": 1},
-    "Every role the user is to hold (an author who also trains: [\"author\", \"trainer\"]); replaces `role`.",
+    'Every role the user is to hold (an author who also trains: ["author", "trainer"]); replaces `role`.',
 )
 
 USER = obj(

@@ -37,6 +37,7 @@ ROLE_NOTES = {
     None: "No login needed.",
     "any": "Any logged-in role.",
     "author": "Authors and admins.",
+    "trainer": "Trainers and admins.",
     "admin": "Admins only.",
 }
 
