@@ -303,3 +303,39 @@ def test_a_trainer_follows_one_person_across_paths_from_the_team_page(starter_ap
     assert "Printers, then VPN" in page and "1/2 read" in page and "Because the spooler stalls." in page
     assert trainer.get("/trainer/people/nobody-here").status_code == 404
     assert agent.get("/trainer/people/agent-user").status_code == 403
+
+
+def list_row(trainer, title: str) -> list[str]:
+    """The cells of a path's row in the trainer's list of paths."""
+    html = trainer.get("/trainer/paths").get_data(as_text=True)
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", html, re.S) if f">{title}</a>" in r)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r'<td class="num">(.*?)</td>', row, re.S)]
+
+
+def test_the_list_of_paths_counts_assignees_done_and_overdue_by_the_same_rule_as_the_path(starter_app):
+    trainer, agent = client_for(starter_app, "trainer"), client_for(starter_app, "agent")
+    add_user(starter_app, "late-lou", "agent")
+    path_id = make_path(trainer, "Counted")
+    send(trainer, f"/trainer/paths/{path_id}/assign", {"users": "agent-user late-lou", "due": "2020-01-31"})
+    assert list_row(trainer, "Counted") == ["2", "2", "0", "2"]  # steps, assignees, done, overdue
+    for number in (1, 2):
+        agent.get(f"/learning/paths/{path_id}/steps/{number}")
+        send(agent, f"/learning/paths/{path_id}/steps/{number}/read", {"answer": "x"})
+    assert list_row(trainer, "Counted") == ["2", "2", "1", "1"]
+
+    with starter_app.app_context():  # the first step's article is published again, changed
+        session = get_session()
+        article = store.find_by_slug(session, PRINTER)
+        tags_only = replace(store.ArticleFields.of(article), tags=[*article.tags, "spooler"])
+        store.update_article(session, article, tags_only, user=None, based_on=article.version)
+        session.commit()
+    assert list_row(trainer, "Counted") == ["2", "2", "1", "1"]  # a change of tags is not a change to re-read
+    with starter_app.app_context():
+        session = get_session()
+        article = store.find_by_slug(session, PRINTER)
+        changed = replace(store.ArticleFields.of(article), body=article.body + "\n\nA new check.\n")
+        store.update_article(session, article, changed, user=None, based_on=article.version)
+        session.commit()
+    assert list_row(trainer, "Counted") == ["2", "2", "0", "2"]
+    overview = trainer.get(f"/trainer/paths/{path_id}").get_data(as_text=True)
+    assert "updated since read" in overview

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -144,9 +145,47 @@ def _progress_of(session: Session, path: ReadingPath, people: dict[int, Assignee
 def _status(progress: StepProgress | None, latest: int | None, changed: _ChangeCache) -> str:
     if progress is None or progress.read_at is None:
         return UNREAD
-    if latest is None or progress.read_revision is None or latest <= progress.read_revision:
-        return READ
-    return UPDATED if changed(progress.article_id, progress.read_revision, latest) else READ
+    return READ if _still_read(progress.article_id, progress.read_revision, latest, changed) else UPDATED
+
+
+def _still_read(article_id: int, read_revision: int | None, latest: int | None, changed: _ChangeCache) -> bool:
+    """Whether what was read at `read_revision` is what the newest published revision says."""
+    if latest is None or read_revision is None or latest <= read_revision:
+        return True
+    return not changed(article_id, read_revision, latest)
+
+
+@dataclass
+class Summary:
+    """How many have a path, have read all of it (as it reads now), and are late."""
+
+    assignees: int = 0
+    done: int = 0
+    overdue: int = 0
+
+
+def summaries(session: Session, paths: list[ReadingPath]) -> dict[int, Summary]:
+    """Each path's Summary, for the list of paths: counts from one pass over plain rows, without
+    building every reader's steps as path_progress does (that is ~0.3 s for 500 readers of a
+    30-step path; a list of ten such paths would take seconds)."""
+    steps = {path.id: {step.article_id for step in path.steps} for path in paths}
+    latest = latest_published(session, [article for ids in steps.values() for article in ids])
+    rows = session.execute(
+        select(StepProgress.path_id, StepProgress.user_id, StepProgress.article_id, StepProgress.read_revision).where(
+            StepProgress.path_id.in_(list(steps)), StepProgress.read_at.is_not(None)
+        )
+    )
+    changed, read = _ChangeCache(session), Counter[tuple[int, int]]()
+    for path_id, user_id, article_id, revision in rows:
+        if article_id in steps[path_id] and _still_read(article_id, revision, latest.get(article_id), changed):
+            read[(path_id, user_id)] += 1
+    today, found = utcnow().date(), {}
+    for path in paths:
+        people = assignees(session, path)
+        done = {uid for uid in people if steps[path.id] and read[(path.id, uid)] == len(steps[path.id])}
+        late = sum(1 for uid, a in people.items() if uid not in done and a.due is not None and a.due < today)
+        found[path.id] = Summary(len(people), len(done), late)
+    return found
 
 
 class _ChangeCache:

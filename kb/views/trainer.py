@@ -69,8 +69,9 @@ def paths():
     session = get_session()
     retired = request.args.get("retired") == "1"
     found = learning.list_paths(session, retired=retired)
-    readers = {p.id: progress.path_progress(session, p) for p in found}
-    return render_template("trainer/paths.html", paths=found, readers=readers, retired=retired)
+    return render_template(
+        "trainer/paths.html", paths=found, summaries=progress.summaries(session, found), retired=retired
+    )
 
 
 # --- the editor ----------------------------------------------------------------------------------
