@@ -117,19 +117,19 @@ def update_path(path_id: int):
 @role_required(Role.TRAINER)
 def retire_path(path_id: int):
     """Retire the path: readers no longer see it, and nothing is deleted (reinstate brings it back)."""
-    session = get_session()
-    path = _path(path_id)
-    changed = reading_paths.retire_path(session, path, user=_me())
-    session.commit()
-    return jsonify(path_json(path, changed=changed))
+    return _moved(path_id, reading_paths.retire_path)
 
 
 @bp.route("/paths/<int:path_id>/reinstate", methods=["POST"])
 @role_required(Role.TRAINER)
 def reinstate_path(path_id: int):
+    return _moved(path_id, reading_paths.reinstate_path)
+
+
+def _moved(path_id: int, move) -> Response:
     session = get_session()
     path = _path(path_id)
-    changed = reading_paths.reinstate_path(session, path, user=_me())
+    changed = move(session, path, user=_me())
     session.commit()
     return jsonify(path_json(path, changed=changed))
 
