@@ -5,7 +5,8 @@ or take seconds happens here, in three daemon threads per serving process:
 
 - the index writer (kb.search.worker), active in one process per machine;
 - golden re-checks after the writer applied article changes, in the same process;
-- the search-log flush (kb.feedback.SearchLogBuffer), once a second in every process.
+- the search-log flush (kb.feedback.SearchLogBuffer), once a second in every process, which
+  also deletes expired searches and call records once a day (kb.loop.retention).
 
 `kb serve` starts them in each serving process; CLI commands that only run once do not.
 """
@@ -23,11 +24,13 @@ from flask import Flask, current_app
 
 from kb import golden
 from kb.feedback import SearchLogBuffer
+from kb.loop import retention
 from kb.search.worker import IndexWriter
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
+PRUNE_FIRST_AFTER = 60.0
 
 
 def init_app(app: Flask) -> None:
@@ -127,16 +130,39 @@ class _Loop(threading.Thread):
 
 
 class LogFlusher(_Loop):
-    """Writes the search-log buffer once a second, and once more on the way out."""
+    """Writes the search-log buffer once a second, and once more on the way out; prunes daily.
+
+    Every serving process prunes (a minute after it starts, then every PRUNE_INTERVAL_SECONDS):
+    deleting what another process already deleted is no work, and no process has to be the one.
+    """
 
     def __init__(self, app: Flask):
         super().__init__(app, "kb-search-log")
         self.buffer: SearchLogBuffer = app.extensions["kb.searchlog"]
+        self.interval = float(app.config["PRUNE_INTERVAL_SECONDS"])
+        self._next_prune = time.monotonic() + min(PRUNE_FIRST_AFTER, self.interval)
 
     def run(self) -> None:
         while not self._stopping.wait(FLUSH_SECONDS):
             self.flush()
+            if time.monotonic() >= self._next_prune:
+                self._next_prune = time.monotonic() + self.interval
+                self.prune()
         self.flush()
+
+    def prune(self) -> None:
+        config = self.app.config
+        try:
+            with self.app.extensions["kb.sessionmaker"]() as session:
+                done = retention.prune(
+                    session,
+                    search_days=int(config["SEARCH_RETENTION_DAYS"]),
+                    call_days=int(config["CALL_RETENTION_DAYS"]),
+                )
+            if done.total:
+                log.info("Pruned %s searches, %s calls, %s gaps", done.searches, done.calls, done.gaps)
+        except Exception:  # noqa: BLE001  tomorrow's prune will catch up
+            log.exception("Expired searches and calls not pruned")
 
     def flush(self) -> None:
         if not len(self.buffer):

@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "THREADS": 4,
     # Memory per process for the scores of recently searched words (0 turns the cache off).
     "SEARCH_TERM_CACHE_MB": 64,
+    # How long call records and the search log are kept, in days (`kb prune`, and daily when serving).
+    "CALL_RETENTION_DAYS": 365,
+    "SEARCH_RETENTION_DAYS": 180,
+    "PRUNE_INTERVAL_SECONDS": 86400,
     # What kb accepts: request body, article body, title, tags, query (see kb.limits and README).
     **DEFAULT_LIMITS,
 }

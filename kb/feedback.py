@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from kb import changelog
 from kb.db import begin_write, utcnow
-from kb.models import Article, Feedback, Role, SearchLog, User
+from kb.loop import gaps
+from kb.models import Article, Feedback, Role, SearchLog, SynonymGroup, User
+from kb.search.query import Vocabulary
 
 # What a query may hold that is not the customer's problem but the customer: their address,
 # phone, card or bank account, or a password read out to the agent. Each pattern either starts
@@ -79,6 +81,7 @@ def record_search(
     episode: str | None,
     source: str,
     at: datetime | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> SearchLog | None:
     """Log a search; later queries of the same episode replace the earlier, half-typed ones.
 
@@ -99,6 +102,9 @@ def record_search(
     log.query = redact(query)[:500]
     log.results = results
     log.created_at = at
+    # Every search points at its gap: whether it failed for want of a click is only known later.
+    gap = gaps.gap_for(session, log.query, vocabulary or Vocabulary())
+    log.gap_id = gap.id if gap else None
     session.flush()
     return log
 
@@ -174,8 +180,9 @@ class SearchLogBuffer:
         retry: list[_Search | _Opened] = []
         try:
             begin_write(session)
+            vocabulary = Vocabulary(session.scalars(select(SynonymGroup.terms)))
             for entry in entries:
-                if not self._write(session, entry):
+                if not self._write(session, entry, vocabulary):
                     retry.append(entry)
             session.commit()
         except Exception:
@@ -187,12 +194,12 @@ class SearchLogBuffer:
             self._entries[:0] = retry
         return len(entries) - len(retry)
 
-    def _write(self, session: Session, entry: _Search | _Opened) -> bool:
+    def _write(self, session: Session, entry: _Search | _Opened, vocabulary: Vocabulary) -> bool:
         """Write one entry in a savepoint; False if it should wait for the next flush."""
         try:
             with session.begin_nested():
                 if isinstance(entry, _Search):
-                    record_search(session, **entry.__dict__)
+                    record_search(session, **entry.__dict__, vocabulary=vocabulary)
                     return True
                 entry.attempts += 1
                 return record_opened(session, entry.episode, entry.slug, entry.at) or (
@@ -202,15 +209,34 @@ class SearchLogBuffer:
             return False
 
 
-def record_helpful(session: Session, article: Article, user: User, helpful: bool) -> None:
-    """Store the agent's vote (replacing an earlier one) and queue the article for reindexing."""
+MAX_VOTE_COMMENT = 1000
+
+
+def record_helpful(
+    session: Session,
+    article: Article,
+    user: User,
+    helpful: bool,
+    *,
+    comment: str = "",
+    vocabulary: Vocabulary | None = None,
+) -> None:
+    """Store the agent's vote (replacing an earlier one) and queue the article for reindexing.
+
+    A "not helpful" vote is a knowledge gap's evidence: its comment (what the agent needed, with
+    customer data blanked) or else the article's title says which gap.
+    """
+    comment = redact(" ".join(comment.split()))[:MAX_VOTE_COMMENT] if not helpful else ""
     begin_write(session)
+    gap = None if helpful else gaps.gap_for(session, comment or article.title, vocabulary or Vocabulary())
     try:
         with session.begin_nested():
-            session.add(Feedback(article_id=article.id, user_id=user.id, helpful=helpful))
+            vote = Feedback(article_id=article.id, user_id=user.id, helpful=helpful, comment=comment)
+            vote.gap_id = gap.id if gap else None
+            session.add(vote)
     except IntegrityError:  # voted before (or a double click got there first): the latest wins
         vote = session.scalar(select(Feedback).where(Feedback.article_id == article.id, Feedback.user_id == user.id))
-        vote.helpful = helpful
+        vote.helpful, vote.comment, vote.gap_id = helpful, comment, gap.id if gap else None
         vote.created_at = utcnow()
     changelog.record(session, [article.id])
     session.flush()

@@ -59,11 +59,16 @@ REVIEW_DAYS = "review_days"
 REVIEW_DAYS_BY_PRODUCT = "review_days_by_product"
 MAX_REVIEW_DAYS = 3650
 
+# What kind of problem an article's root cause is (kb.loop.rootfix); admins keep the list.
+CAUSE_CATEGORIES = "cause_categories"
+DEFAULT_CAUSES = ["product defect", "configuration", "user knowledge", "third party", "infrastructure", "other"]
+
 DEFAULTS: dict[str, Any] = {
     ARTICLE_TEMPLATE: DEFAULT_TEMPLATE,
     REVIEW_REQUIRED: True,
     REVIEW_DAYS: 180,
     REVIEW_DAYS_BY_PRODUCT: {},
+    CAUSE_CATEGORIES: DEFAULT_CAUSES,
 }
 
 
@@ -82,12 +87,25 @@ def _days_by_product(value: Any) -> str | None:
     return None
 
 
+def _causes(value: Any) -> str | None:
+    if not isinstance(value, list) or not 1 <= len(value) <= 50:
+        return 'must be a list of 1 to 50 categories, such as ["product defect", "other"]'
+    for number, cause in enumerate(value, start=1):
+        problem = limits.text_problem(cause, max_chars=60) or (None if str(cause).strip() else "is empty")
+        if problem:
+            return f"category {number} {problem}"
+    if len({" ".join(c.split()).lower() for c in value}) < len(value):
+        return "lists a category twice"
+    return None
+
+
 # The settings changed through the generic settings page and API (the template has its own),
 # each with the check its value must pass.
 EDITABLE: dict[str, Callable[[Any], str | None]] = {
     REVIEW_REQUIRED: lambda value: None if type(value) is bool else "must be true or false",
     REVIEW_DAYS: _days,
     REVIEW_DAYS_BY_PRODUCT: _days_by_product,
+    CAUSE_CATEGORIES: _causes,
 }
 
 

@@ -17,6 +17,7 @@ BLUEPRINT_ROLES = {
     "agent": {"agent", "author", "trainer", "admin"},
     "account": {"agent", "author", "trainer", "admin"},
     "author": {"author", "admin"},
+    "insights": {"author", "admin"},
     "trainer": {"trainer", "admin"},
     "learning": {"agent", "author", "trainer", "admin"},
     "admin": {"admin"},

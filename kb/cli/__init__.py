@@ -3,7 +3,8 @@
 Every command that can fail raises `click.ClickException` with a message saying what is wrong,
 so the exit status is non-zero and no traceback reaches the terminal. Commands live with what
 they work on: `instance` (init, serve), `content` (import, export, reindex, search, golden),
-`accounts` (user, token), `database` (db upgrade, db current).
+`accounts` (user, token), `database` (db upgrade, db current), `operations` (doctor, backup,
+restore, prune).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def register_cli(app: Flask) -> None:
     from kb.cli.content import export_command, golden_group, import_command, reindex_command, search_command
     from kb.cli.database import db_group
     from kb.cli.instance import init_command, serve_command, worker_command
-    from kb.cli.operations import backup_command, doctor_command, restore_command
+    from kb.cli.operations import backup_command, doctor_command, prune_command, restore_command
 
     commands = (
         init_command,
@@ -30,6 +31,7 @@ def register_cli(app: Flask) -> None:
         doctor_command,
         backup_command,
         restore_command,
+        prune_command,
     )
     for command in (*commands, user_group, token_group, golden_group, db_group):
         app.cli.add_command(command)

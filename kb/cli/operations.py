@@ -1,4 +1,4 @@
-"""Keeping an instance healthy: `kb doctor`, `kb backup` and `kb restore`."""
+"""Keeping an instance healthy: `kb doctor`, `kb backup`, `kb restore` and `kb prune`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from kb import backup
 from kb import search as kb_search
 from kb.cli.instance import ensure_database, progress
 from kb.db import get_session
+from kb.loop import retention
 from kb.search import doctor, indexer
 from kb.search.worker import LeaderLock
 
@@ -46,6 +47,26 @@ def doctor_command(fix: bool) -> None:
             click.echo(line)
         raise click.ClickException("Some problems remain (listed above).")
     click.echo("Repaired: the index matches the database.")
+
+
+@click.command("prune")
+@click.option("--search-days", type=click.IntRange(1), help="Keep searches this many days (KB_SEARCH_RETENTION_DAYS).")
+@click.option("--call-days", type=click.IntRange(1), help="Keep call records this many days (KB_CALL_RETENTION_DAYS).")
+@with_appcontext
+def prune_command(search_days: int | None, call_days: int | None) -> None:
+    """Delete searches and call records older than their retention, and gaps nothing points at.
+
+    A serving kb does this once a day by itself."""
+    ensure_database()
+    search_days = search_days or int(current_app.config["SEARCH_RETENTION_DAYS"])
+    call_days = call_days or int(current_app.config["CALL_RETENTION_DAYS"])
+    click.echo(f"Keeping searches {search_days} days and call records {call_days} days.")
+
+    def report(done: retention.Pruned) -> None:
+        click.echo(f"  deleted so far: {done.searches:,} searches, {done.calls:,} calls, {done.gaps:,} gaps")
+
+    done = retention.prune(get_session(), search_days=search_days, call_days=call_days, on_batch=report)
+    click.echo(f"Pruned {done.searches:,} searches, {done.calls:,} call records and {done.gaps:,} unused gaps.")
 
 
 @click.command("backup")

@@ -9,8 +9,6 @@ MAX_STEP_SECONDS a visit, so a tab left open overnight does not count as study.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kb import store
+from kb import csvfiles, store
 from kb.db import begin_write, utcnow
 from kb.learning.assignments import Assignee, assignees, paths_of
 from kb.learning.paths import LearningError, LearningNotFound, _check_text
@@ -320,8 +318,6 @@ def changes_since_read(session: Session, state: StepState) -> list[Change]:
 # --- reports --------------------------------------------------------------------------------------
 
 CSV_HEADER = ["username", "status", "done", "total", "reread", "overdue", "due", "seconds"]
-# A cell a spreadsheet would run as a formula (=HYPERLINK(...) in a username or a step's slug).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_rows(progresses: list[ReaderProgress], path: ReadingPath | None = None) -> list[list[str]]:
@@ -346,17 +342,11 @@ def csv_rows(progresses: list[ReaderProgress], path: ReadingPath | None = None) 
             + [p.due.isoformat() if p.due else "", str(seconds)]
             + [cell for s in p.steps for cell in (s.status, str(s.progress.seconds if s.progress else 0))]
         )
-    return [[_inert(cell) for cell in row] for row in rows]
+    return [[csvfiles.inert(cell) for cell in row] for row in rows]
 
 
 def csv_text(progresses: list[ReaderProgress], path: ReadingPath) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerows(csv_rows(progresses, path))
-    return out.getvalue()
-
-
-def _inert(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+    return csvfiles.text_of(csv_rows(progresses, path))
 
 
 def completion_timeline(progresses: list[ReaderProgress], *, start: date, today: date) -> list[tuple[date, int]]:

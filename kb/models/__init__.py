@@ -282,6 +282,10 @@ class Feedback(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     helpful: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the agent needed when it did not help (customer data blanked), and the knowledge gap it
+    # counts towards (kb.loop.gaps): a "not helpful" vote is one of the gap queue's sources.
+    comment: Mapped[str] = mapped_column(Text, default="")
+    gap_id: Mapped[int | None] = mapped_column(ForeignKey("gaps.id", ondelete="SET NULL"), index=True)
 
 
 class SearchLog(Base):
@@ -303,6 +307,7 @@ class SearchLog(Base):
     results: Mapped[int] = mapped_column(Integer, default=0)
     opened_slug: Mapped[str | None] = mapped_column(String(120))
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gap_id: Mapped[int | None] = mapped_column(ForeignKey("gaps.id", ondelete="SET NULL"), index=True)
 
 
 class SynonymGroup(Base):
@@ -349,6 +354,16 @@ from kb.models.learning import (  # noqa: E402  (the tables of reading paths, re
     Team,
     TeamMember,
 )
+from kb.models.loop import (  # noqa: E402  (calls, gaps and root fixes, registered on the same Base)
+    Call,
+    FixStatus,
+    Gap,
+    GapAlias,
+    GapState,
+    Outcome,
+    RootFix,
+    RootFixChange,
+)
 
 __all__ = [
     "ApiToken",
@@ -356,17 +371,25 @@ __all__ = [
     "ArticleLink",
     "Attachment",
     "Audience",
+    "Call",
     "Feedback",
     "Flag",
+    "FixStatus",
     "FlagReason",
+    "Gap",
+    "GapAlias",
+    "GapState",
     "GoldenQuery",
     "IndexEvent",
+    "Outcome",
     "PathAssignment",
     "PathRevision",
     "PathStep",
     "ReadingPath",
     "Revision",
     "Role",
+    "RootFix",
+    "RootFixChange",
     "SearchLog",
     "Setting",
     "SlugAlias",

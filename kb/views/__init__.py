@@ -15,12 +15,24 @@ from kb.views.articleinput import RequestError
 
 
 def register_blueprints(app: Flask) -> None:
-    from kb.views import account, admin, agent, api, api_learning, author, learning, trainer, trainer_teams
+    from kb.views import (
+        account,
+        admin,
+        agent,
+        api,
+        api_learning,
+        api_loop,
+        author,
+        insights,
+        learning,
+        trainer,
+        trainer_teams,
+    )
 
     app.url_map.converters["int"] = DatabaseId  # before any rule is added: rules bind their converter
-    assert api_learning.bp is api.bp  # its routes are on the API blueprint: registered with it
+    assert api_learning.bp is api.bp and api_loop.bp is api.bp  # their routes are on the API blueprint
     assert trainer_teams.bp is trainer.bp  # the team pages are on the trainer's blueprint
-    for module in (account, agent, author, trainer, learning, admin, api):
+    for module in (account, agent, author, trainer, learning, insights, admin, api):
         app.register_blueprint(module.bp)
     app.add_template_filter(_reject_key, "reject_key")
     app.add_template_global(_holds, "holds")

@@ -1,0 +1,288 @@
+"""Knowledge gaps: what customers needed and kb did not answer, grouped by what they meant.
+
+Five kinds of record point at a gap: a search with no results, a search whose results nobody
+opened, a call "not solved", a call where no article helped, and a "not helpful" vote. Each is
+matched to its gap once, when it is written (`gap_for`): its words are reduced to a *signature*
+(stems as the index makes them, synonyms folded to one member of their group, stop words and
+blanked personal data dropped, sorted), an exact signature finds its gap directly, and a new one
+joins the gap whose wording is most similar (shared stems, one-letter typos forgiven) or starts
+its own. Counting a gap is then an indexed GROUP BY, fast with 100,000 searches logged.
+
+A gap that was closed (a draft written, or attached to an article) reopens by itself when its
+searches keep failing afterwards: `REOPEN_AFTER` failures after it was closed, once the article
+that closed it is published. A dismissed gap stays dismissed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kb.db import utcnow
+from kb.models import Call, Feedback, Gap, GapAlias, GapState, Outcome, SearchLog, Status
+from kb.search.query import Vocabulary, stems, words
+
+MAX_SIGNATURE_WORDS = 12
+MAX_SIGNATURE = 200
+SIMILAR = 0.5  # Jaccard similarity of two signatures' words from which they are one gap
+MAX_CANDIDATES = 200
+REOPEN_AFTER = 3
+NO_CLICK_AFTER = timedelta(minutes=2)  # a search whose results were not opened within this is a failure
+WINDOW_DAYS = 90  # an open gap counts what happened in this many days
+SOURCES = ("zero_result", "no_click", "not_solved", "no_article", "not_helpful")
+# Words kb itself puts in place of personal data (kb.feedback.redact): not what the customer meant.
+_PLACEHOLDERS = {"email", "number", "card", "iban", "redact"}
+
+
+def signature(text: str, vocabulary: Vocabulary) -> str:
+    """The wording of `text` reduced to what it means to kb's search: sorted distinct stems."""
+    tokens = words(text[:1000])
+    folded: list[str] = []
+    position = 0
+    while position < len(tokens):
+        length, others = vocabulary.match(tokens, position)
+        if length:
+            phrase = " ".join(tokens[position : position + length])
+            folded.append(min([phrase, *others]))  # the same member whichever one was said
+            position += length
+        else:
+            folded.append(tokens[position])
+            position += 1
+    found = sorted({s for s in stems(" ".join(folded)) if s not in _PLACEHOLDERS})[:MAX_SIGNATURE_WORDS]
+    text = " ".join(found)
+    while len(text) > MAX_SIGNATURE:
+        text = text.rsplit(" ", 1)[0]
+    return text
+
+
+def gap_for(session: Session, text: str, vocabulary: Vocabulary) -> Gap | None:
+    """The gap `text` belongs to, created if it is new (inside the caller's write transaction)."""
+    sig = signature(text, vocabulary)
+    if not sig:
+        return None
+    alias = session.get(GapAlias, sig)
+    if alias is not None:
+        return session.get(Gap, alias.gap_id)
+    gap = _most_similar(session, sig)
+    try:
+        with session.begin_nested():
+            if gap is None:
+                gap = Gap(label=" ".join(text.split())[:MAX_SIGNATURE] or sig, created_at=utcnow(), reason="")
+                session.add(gap)
+                session.flush()
+            session.add(GapAlias(signature=sig, gap_id=gap.id, created_at=utcnow()))
+    except IntegrityError:  # another process saw the same new wording a moment ago: take its gap
+        alias = session.get(GapAlias, sig)
+        return session.get(Gap, alias.gap_id) if alias else None
+    return gap
+
+
+def _most_similar(session: Session, sig: str) -> Gap | None:
+    """The gap with the most similar wording that shares at least one stem, if similar enough."""
+    mine = sig.split()
+    shares = [
+        or_(GapAlias.signature == w, GapAlias.signature.startswith(f"{w} "), GapAlias.signature.endswith(f" {w}"))
+        | GapAlias.signature.contains(f" {w} ")
+        for w in mine
+    ]
+    rows = session.execute(
+        select(GapAlias.signature, GapAlias.gap_id)
+        .where(or_(*shares))
+        .order_by(GapAlias.created_at.desc())
+        .limit(MAX_CANDIDATES)
+    )
+    best, best_score = None, SIMILAR
+    for other, gap_id in rows:
+        score = similarity(mine, other.split())
+        if score >= best_score:
+            best, best_score = gap_id, score
+    return session.get(Gap, best) if best is not None else None
+
+
+def similarity(a: Sequence[str], b: Sequence[str]) -> float:
+    """Jaccard similarity of two word lists, where words one typo apart count as the same."""
+    if not a or not b:
+        return 0.0
+    rest = list(b)
+    shared = 0
+    for word in a:
+        match = next((other for other in rest if _same_word(word, other)), None)
+        if match is not None:
+            rest.remove(match)
+            shared += 1
+    return shared / (len(a) + len(b) - shared)
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1 or a[:2] != b[:2]:
+        return False
+    return _one_edit(a, b)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by one insertion, deletion, substitution or swap of neighbours."""
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
+    if len(a) == len(b):
+        swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+        return a[i + 1 :] == b[i + 1 :] or swapped
+    return a[i:] == b[i + 1 :]
+
+
+# --- the queue ------------------------------------------------------------------------------------
+
+
+@dataclass
+class GapSummary:
+    """A gap as the queue shows it: how often and how lately it failed, and the words used."""
+
+    gap: Gap
+    count: int = 0
+    last_seen: datetime | None = None
+    since_closed: int = 0  # failures after it was closed
+    sources: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.gap.id
+
+    @property
+    def label(self) -> str:
+        return self.examples[0] if self.examples else self.gap.label
+
+    @property
+    def is_reopened(self) -> bool:
+        gap = self.gap
+        if gap.state != GapState.CLOSED or self.since_closed < REOPEN_AFTER:
+            return False
+        return gap.article is None or gap.article.status == Status.PUBLISHED
+
+    @property
+    def state(self) -> str:
+        return GapState.OPEN.value if self.is_reopened else self.gap.state.value
+
+    def score(self, now: datetime) -> float:
+        """How often, discounted by how long ago it last happened (a week halves it)."""
+        if self.last_seen is None:
+            return 0.0
+        days = max(0.0, (now - self.last_seen).total_seconds() / 86400)
+        counted = self.since_closed if self.gap.state == GapState.CLOSED else self.count
+        return counted / (1 + days / 7)
+
+
+def failures(now: datetime):
+    """Every failing record that points at a gap: (gap_id, source, at), as one SQL selectable."""
+    searches = select(
+        SearchLog.gap_id,
+        case((SearchLog.results == 0, literal("zero_result")), else_=literal("no_click")).label("source"),
+        SearchLog.created_at.label("at"),
+    ).where(
+        SearchLog.gap_id.is_not(None),
+        or_(
+            SearchLog.results == 0,
+            and_(
+                SearchLog.opened_slug.is_(None),
+                SearchLog.episode.is_not(None),
+                SearchLog.created_at < now - NO_CLICK_AFTER,
+            ),
+        ),
+    )
+    calls = select(Call.gap_id, Call.outcome.label("source"), Call.created_at.label("at")).where(
+        Call.gap_id.is_not(None), Call.outcome.in_([Outcome.NOT_SOLVED, Outcome.NO_ARTICLE])
+    )
+    votes = select(Feedback.gap_id, literal("not_helpful").label("source"), Feedback.created_at.label("at")).where(
+        Feedback.gap_id.is_not(None), Feedback.helpful.is_(False)
+    )
+    return union_all(searches, calls, votes).subquery("failures")
+
+
+def listed(
+    session: Session,
+    *,
+    state: str = "open",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> list[GapSummary]:
+    """The gaps in `state` ("open" includes reopened ones; "all"), best first."""
+    now = now or utcnow()
+    since = since or now - timedelta(days=WINDOW_DAYS)
+    summaries = _counted(session, since, until or now, now)
+    chosen = [s for s in summaries.values() if state == "all" or s.state == state]
+    chosen.sort(key=lambda s: (-s.score(now), -s.count, s.id))
+    chosen = chosen[:limit]
+    found = examples_of(session, [s.id for s in chosen])
+    for summary in chosen:
+        summary.examples = found.get(summary.id, [])
+    return chosen
+
+
+def _counted(session: Session, since: datetime, until: datetime, now: datetime) -> dict[int, GapSummary]:
+    rows = failures(now)
+    after_closed = case((and_(Gap.closed_at.is_not(None), rows.c.at > Gap.closed_at), 1), else_=0)
+    query = (
+        select(Gap, rows.c.source, func.count(), func.max(rows.c.at), func.sum(after_closed))
+        .join(rows, rows.c.gap_id == Gap.id)
+        .where(rows.c.at >= since, rows.c.at <= until)
+        .group_by(Gap.id, rows.c.source)
+    )
+    summaries: dict[int, GapSummary] = {}
+    for gap, source, count, last, closed_count in session.execute(query):
+        summary = summaries.setdefault(gap.id, GapSummary(gap))
+        summary.sources[str(getattr(source, "value", source))] += count
+        summary.count += count
+        summary.since_closed += int(closed_count or 0)
+        last = _aware(last)
+        summary.last_seen = max(filter(None, (summary.last_seen, last)), default=None)
+    return summaries
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """MAX() over a UNION comes back from SQLite as text, without the column's type: read it back."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def examples_of(session: Session, gap_ids: Iterable[int], *, per_gap: int = 5) -> dict[int, list[str]]:
+    """The wordings that point at each gap, commonest first: queries, calls' words, vote comments."""
+    ids = list(gap_ids)
+    if not ids:
+        return {}
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    sources = (
+        (SearchLog.gap_id, SearchLog.query, SearchLog.gap_id.in_(ids)),
+        (Call.gap_id, Call.words, and_(Call.gap_id.in_(ids), Call.words != "")),
+        (Feedback.gap_id, Feedback.comment, and_(Feedback.gap_id.in_(ids), Feedback.comment != "")),
+    )
+    for gap_id, text, where in sources:
+        for gap, said, n in session.execute(select(gap_id, text, func.count()).where(where).group_by(gap_id, text)):
+            said = " ".join(said.split())
+            counts[gap][said] = counts[gap].get(said, 0) + n
+    return {
+        gap: [said for said, _ in sorted(counts[gap].items(), key=lambda kv: (-kv[1], kv[0]))[:per_gap]] for gap in ids
+    }
+
+
+def get(session: Session, gap_id: int, *, now: datetime | None = None) -> GapSummary | None:
+    """One gap with its figures over the usual window, or None."""
+    gap = session.get(Gap, gap_id)
+    if gap is None:
+        return None
+    now = now or utcnow()
+    summary = _counted(session, now - timedelta(days=WINDOW_DAYS), now, now).get(gap_id) or GapSummary(gap)
+    summary.examples = examples_of(session, [gap_id]).get(gap_id, [])
+    return summary
