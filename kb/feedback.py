@@ -228,7 +228,8 @@ def record_helpful(
     """
     comment = redact(" ".join(comment.split()))[:MAX_VOTE_COMMENT] if not helpful else ""
     begin_write(session)
-    gap = None if helpful else gaps.gap_for(session, comment or article.title, vocabulary or Vocabulary())
+    label = None if comment else f"Not helpful: “{article.title}”"
+    gap = None if helpful else gaps.gap_for(session, comment or article.title, vocabulary or Vocabulary(), label=label)
     try:
         with session.begin_nested():
             vote = Feedback(article_id=article.id, user_id=user.id, helpful=helpful, comment=comment)

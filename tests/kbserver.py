@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import databases
@@ -147,6 +148,17 @@ def call(base: str, token: str, path: str, payload: dict | None = None, method: 
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+def token_for(folder: Path, env: dict[str, str], username: str) -> str:
+    """A new API token of `username`, made by `kb token create` on the instance in `folder`."""
+    return run_kb(folder, "token", "create", username, env=env).strip().splitlines()[-1]
+
+
+def all_at_once(requests: list[tuple]) -> list[tuple[int, dict]]:
+    """Send every (base, token, path, payload[, method]) request at the same moment; their answers in order."""
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(lambda r: call(*r), requests))
 
 
 def until(check, what: str, deadline: float = 30.0):

@@ -3,23 +3,11 @@ with two worker processes: no lost update, no duplicate row, no 500."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import databases
-from kbserver import KbServer, admin_token, call, run_kb
+from kbserver import KbServer, admin_token, all_at_once, call, token_for
 
 PASSWORD = "learning-races-pw"
 AT_ONCE = 8
-
-
-def token_for(folder, env, username: str) -> str:
-    return run_kb(folder, "token", "create", username, env=env).strip().splitlines()[-1]
-
-
-def all_at_once(requests: list[tuple]) -> list[tuple[int, dict]]:
-    """Send every (base, token, path, payload[, method]) request at the same moment; their answers in order."""
-    with ThreadPoolExecutor(len(requests)) as pool:
-        return list(pool.map(lambda r: call(*r), requests))
 
 
 def test_trainers_and_readers_racing_on_two_machines_lose_nothing_and_get_no_500(tmp_path):

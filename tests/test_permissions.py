@@ -69,6 +69,14 @@ API_ROLES = {
     "api.path_assignments": {"trainer", "admin"},
     "api.give_feedback": {"trainer", "admin"},
     "api.path_progress": {"trainer", "admin"},
+    "api.list_gaps": {"author", "admin"},
+    "api.draft_for_gap": {"author", "admin"},
+    "api.attach_gap": {"author", "admin"},
+    "api.dismiss_gap": {"author", "admin"},
+    "api.save_root_fix": {"author", "admin"},
+    "api.root_fix_history": {"author", "admin"},
+    "api.insights_report": {"author", "admin"},
+    "api.recurring_problems": {"author", "admin"},
 }
 ROLES = ("agent", "author", "trainer", "admin")
 

@@ -67,7 +67,9 @@ def record_call(
     begin_write(session)
     call = Call(user=user, article=article, outcome=outcome, case_ref=case_ref, words=said, created_at=utcnow())
     if outcome in (Outcome.NOT_SOLVED, Outcome.NO_ARTICLE):
-        gap = gaps.gap_for(session, said or article.title, vocabulary)
+        # Without the customer's words, the article's title says what the call was about.
+        label = None if said else f"Not solved with “{article.title}”"
+        gap = gaps.gap_for(session, said or article.title, vocabulary, label=label)
         call.gap_id = gap.id if gap else None
     session.add(call)
     session.flush()

@@ -61,7 +61,7 @@ def draft_from(session: Session, gap_id: int, *, user: User) -> Article:
     title = summary.label if summary.label != summary.label.lower() else summary.label.capitalize()
     data = store.ArticleFields(
         slug=_free_slug(session, store.slugify(title) or f"gap-{gap_id}"),
-        title=title[:300],
+        title=title[: limits.limit("MAX_TITLE_CHARS")],
         body=with_phrasings(template, summary.examples[:MAX_PHRASINGS]),
         status=Status.DRAFT,
     )

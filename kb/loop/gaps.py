@@ -15,6 +15,7 @@ that closed it is published. A dismissed gap stays dismissed.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,19 +31,19 @@ from kb.search.query import Vocabulary, stems, words
 
 MAX_SIGNATURE_WORDS = 12
 MAX_SIGNATURE = 200
-SIMILAR = 0.5  # Jaccard similarity of two signatures' words from which they are one gap
+SIMILAR = 0.4  # Jaccard similarity of two signatures' words from which they are one gap (3 of 5 stems shared)
 MAX_CANDIDATES = 200
 REOPEN_AFTER = 3
 NO_CLICK_AFTER = timedelta(minutes=2)  # a search whose results were not opened within this is a failure
 WINDOW_DAYS = 90  # an open gap counts what happened in this many days
 SOURCES = ("zero_result", "no_click", "not_solved", "no_article", "not_helpful")
-# Words kb itself puts in place of personal data (kb.feedback.redact): not what the customer meant.
-_PLACEHOLDERS = {"email", "number", "card", "iban", "redact"}
+# What kb itself puts in place of personal data (kb.feedback.redact): not what the customer meant.
+_PLACEHOLDER = re.compile(r"\[(?:email|number|card|iban|redacted)\]")
 
 
 def signature(text: str, vocabulary: Vocabulary) -> str:
     """The wording of `text` reduced to what it means to kb's search: sorted distinct stems."""
-    tokens = words(text[:1000])
+    tokens = words(_PLACEHOLDER.sub(" ", text[:1000]))
     folded: list[str] = []
     position = 0
     while position < len(tokens):
@@ -54,15 +55,18 @@ def signature(text: str, vocabulary: Vocabulary) -> str:
         else:
             folded.append(tokens[position])
             position += 1
-    found = sorted({s for s in stems(" ".join(folded)) if s not in _PLACEHOLDERS})[:MAX_SIGNATURE_WORDS]
+    found = sorted(set(stems(" ".join(folded))))[:MAX_SIGNATURE_WORDS]
     text = " ".join(found)
-    while len(text) > MAX_SIGNATURE:
+    while len(text) > MAX_SIGNATURE and " " in text:
         text = text.rsplit(" ", 1)[0]
-    return text
+    return text[:MAX_SIGNATURE]  # one word longer than that (a pasted hash or log line) is cut
 
 
-def gap_for(session: Session, text: str, vocabulary: Vocabulary) -> Gap | None:
-    """The gap `text` belongs to, created if it is new (inside the caller's write transaction)."""
+def gap_for(session: Session, text: str, vocabulary: Vocabulary, *, label: str | None = None) -> Gap | None:
+    """The gap `text` belongs to, created if it is new (inside the caller's write transaction).
+
+    A new gap is labelled with `text`, or `label` when the words are not the customer's.
+    """
     sig = signature(text, vocabulary)
     if not sig:
         return None
@@ -73,7 +77,8 @@ def gap_for(session: Session, text: str, vocabulary: Vocabulary) -> Gap | None:
     try:
         with session.begin_nested():
             if gap is None:
-                gap = Gap(label=" ".join(text.split())[:MAX_SIGNATURE] or sig, created_at=utcnow(), reason="")
+                named = " ".join((label or text).split())[:MAX_SIGNATURE] or sig
+                gap = Gap(label=named, created_at=utcnow(), reason="")
                 session.add(gap)
                 session.flush()
             session.add(GapAlias(signature=sig, gap_id=gap.id, created_at=utcnow()))
@@ -219,6 +224,8 @@ def listed(
     now = now or utcnow()
     since = since or now - timedelta(days=WINDOW_DAYS)
     summaries = _counted(session, since, until or now, now)
+    if state != GapState.OPEN.value:  # what authors acted on stays listed once its records are gone
+        _add_quiet(session, summaries, state, limit)
     chosen = [s for s in summaries.values() if state == "all" or s.state == state]
     chosen.sort(key=lambda s: (-s.score(now), -s.count, s.id))
     chosen = chosen[:limit]
@@ -226,6 +233,14 @@ def listed(
     for summary in chosen:
         summary.examples = found.get(summary.id, [])
     return chosen
+
+
+def _add_quiet(session: Session, summaries: dict[int, GapSummary], state: str, limit: int) -> None:
+    """Closed or dismissed gaps with nothing in the window, latest first."""
+    states = [GapState.CLOSED, GapState.DISMISSED] if state == "all" else [GapState(state)]
+    query = select(Gap).where(Gap.state.in_(states)).order_by(Gap.closed_at.desc(), Gap.id.desc()).limit(limit)
+    for gap in session.scalars(query):
+        summaries.setdefault(gap.id, GapSummary(gap))
 
 
 def _counted(session: Session, since: datetime, until: datetime, now: datetime) -> dict[int, GapSummary]:

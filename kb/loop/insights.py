@@ -116,6 +116,20 @@ class Insights:
 
 
 TABLES = ("top_queries", "top_gaps", "most_used", "helpfulness", "overdue", "review_backlog", "stale", "per_day")
+_UPKEEP_COLUMNS = ("slug", "title", "owner", "review_by", "updated_at")
+# Each table's columns, so that a CSV download of an empty table still has its header.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "top_queries": ("query", "count", "zero_result"),
+    "top_gaps": ("id", "label", "count", "last_seen"),
+    "most_used": ("slug", "title", "calls", "solved", "not_solved"),
+    "helpfulness": ("slug", "title", "helpful", "not_helpful"),
+    "overdue": _UPKEEP_COLUMNS,
+    "review_backlog": _UPKEEP_COLUMNS,
+    "stale": _UPKEEP_COLUMNS,
+    "per_day": ("day", "searches", "zero_result", "calls"),
+    "outcomes": ("outcome", "calls"),
+}
+CSV_TABLES = tuple(COLUMNS)
 
 
 def compute(session: Session, span: Range, *, now: datetime | None = None) -> Insights:
@@ -283,6 +297,10 @@ def _articles(session: Session, columns: Sequence, where: Iterable, order) -> li
     ]
 
 
-def csv_of(rows: list[dict[str, Any]]) -> str:
-    """One table as CSV, its keys as the header."""
-    return csvfiles.text_of_records(rows, list(rows[0]) if rows else [])
+def table_csv(found: Insights, name: str) -> str:
+    """One of the dashboard's tables (a name in CSV_TABLES) as CSV, its header even when it is empty."""
+    if name == "outcomes":
+        rows = [{"outcome": outcome, "calls": n} for outcome, n in found.outcomes.items()]
+    else:
+        rows = found.tables[name]
+    return csvfiles.text_of_records(rows, COLUMNS[name])

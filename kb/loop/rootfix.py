@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb import limits, settings
+from kb import csvfiles, limits, settings
 from kb.db import begin_write, utcnow
 from kb.loop import LoopError
 from kb.models import Article, Call, FixStatus, RootFix, RootFixChange, User
@@ -214,3 +214,45 @@ def _before_and_after(session: Session, fixed: list[Recurring], now: datetime, w
         after_weeks = max((now - fixed_at).total_seconds() / (7 * 86400), 1 / 7)
         item.before = round(counted.get(False, 0) / weeks, 2)
         item.after = round(counted.get(True, 0) / after_weeks, 2)
+
+
+BOARD_COLUMNS = (
+    "slug",
+    "title",
+    "calls",
+    "trend",
+    *(f"week_{n}" for n in range(1, BOARD_WEEKS + 1)),
+    "cause",
+    "status",
+    "owner",
+    "link",
+    "fixed_at",
+    "before",
+    "after",
+    "resolved_at",
+)
+
+
+def board_csv(board: list[Recurring]) -> str:
+    """The board as CSV: one row per article, its calls week by week (oldest first) and its fix."""
+    return csvfiles.text_of_records([_board_row(item) for item in board], BOARD_COLUMNS)
+
+
+def _board_row(item: Recurring) -> dict[str, Any]:
+    fix = item.root_fix
+    stamp = lambda value: value.isoformat() if value else ""  # noqa: E731
+    return {
+        "slug": item.article.slug,
+        "title": item.article.title,
+        "calls": item.total,
+        "trend": item.trend,
+        **{f"week_{n}": calls for n, calls in enumerate(item.calls_per_week, start=1)},
+        "cause": fix.cause if fix else "",
+        "status": fix.status.value if fix else "",
+        "owner": fix.owner if fix else "",
+        "link": fix.link if fix else "",
+        "fixed_at": stamp(fix.fixed_at if fix else None),
+        "before": "" if item.before is None else item.before,
+        "after": "" if item.after is None else item.after,
+        "resolved_at": stamp(fix.resolved_at if fix else None),
+    }

@@ -24,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
         api_loop,
         author,
         insights,
+        insights_gaps,  # noqa: F401  (the gap queue's routes, on the insights blueprint)
         learning,
         trainer,
         trainer_teams,

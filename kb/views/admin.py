@@ -11,6 +11,7 @@ from kb import auth, health, settings
 from kb.auth import role_required
 from kb.db import get_session
 from kb.models import Role, User
+from kb.views import loopforms
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -125,15 +126,14 @@ def _template_page(current: settings.Current, *, saved: settings.Current | None 
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings_page():
-    """The rules admins choose: for now, whether publishing needs a second person."""
+    """The rules admins choose: whether publishing needs a second person, and the cause categories."""
     session = get_session()
-    current = settings.get(session, settings.REVIEW_REQUIRED)
     if request.method == "GET":
-        return render_template("admin/settings.html", review=current)
+        return _settings_page()
     answers = request.form.getlist("review_required")
     if not answers or any(answer not in FORM_BOOLEANS for answer in answers):
         flash("review_required must be the form's checkbox: 0 or 1.", "error")
-        return render_template("admin/settings.html", review=current), 400
+        return _settings_page(status=400)
     try:
         settings.put(
             session, settings.REVIEW_REQUIRED, FORM_BOOLEANS[answers[-1]], user=current_user, based_on=_version_field()
@@ -141,7 +141,45 @@ def settings_page():
     except settings.SettingConflict as conflict:
         session.rollback()
         flash(f"Not saved: {conflict}. The page now shows what is saved; choose again.", "error")
-        return render_template("admin/settings.html", review=settings.get(session, settings.REVIEW_REQUIRED)), 409
+        return _settings_page(status=409)
     session.commit()
     flash("Settings saved.", "info")
     return redirect(url_for("admin.settings_page"))
+
+
+@bp.route("/settings/causes", methods=["POST"])
+def cause_categories():
+    """The root causes' categories authors choose from (kb.loop.rootfix), one per line."""
+    session = get_session()
+    text = request.form.get("causes", "")
+    causes = loopforms.causes_from_text(text)
+    problem = settings.problem(settings.CAUSE_CATEGORIES, causes)
+    if problem:
+        return _settings_page(causes_text=text, causes_error=f"The list {problem}.", status=400)
+    try:
+        settings.put(session, settings.CAUSE_CATEGORIES, causes, user=current_user, based_on=_version_field())
+    except settings.SettingConflict as conflict:
+        session.rollback()
+        message = f"Not saved: {conflict}. Your list is below; save again to replace the saved one."
+        saved = settings.get(session, settings.CAUSE_CATEGORIES)
+        return _settings_page(causes_text=text, causes_error=message, causes_version=saved.version, status=409)
+    session.commit()
+    flash("Cause categories saved: authors choose from them in the root-fix form.", "info")
+    return redirect(url_for("admin.settings_page", _anchor="causes"), 303)
+
+
+def _settings_page(
+    *, causes_text: str | None = None, causes_error: str = "", causes_version: int | None = None, status: int = 200
+):
+    """The settings page; after a refused cause list, the admin's text and what is wrong with it."""
+    session = get_session()
+    causes = settings.get(session, settings.CAUSE_CATEGORIES)
+    page = render_template(
+        "admin/settings.html",
+        review=settings.get(session, settings.REVIEW_REQUIRED),
+        causes=causes,
+        causes_text="\n".join(causes.value) if causes_text is None else causes_text,
+        causes_error=causes_error,
+        causes_version=causes.version if causes_version is None else causes_version,
+    )
+    return page, status

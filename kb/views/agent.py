@@ -1,4 +1,8 @@
-"""What agents use during a call: the search page and the article page."""
+"""What agents use during a call: the search page and the article page, and recording the call.
+
+Recording a call is one click where the agent already is (the article, a search result, or a
+search that found nothing): every call is evidence about the knowledge (kb.loop).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,12 @@ from kb import flags as kb_flags
 from kb import search as kb_search
 from kb.auth import has_role, role_required
 from kb.db import get_session
+from kb.loop import LoopError, rootfix
+from kb.loop import calls as kb_calls
 from kb.models import FlagReason, Role, Status
 from kb.render import render_article
+from kb.store import FieldError
+from kb.views import loopforms
 from kb.views.articleinput import RequestError
 from kb.vocabulary import current_vocabulary
 
@@ -134,9 +142,17 @@ def article(slug: str):
     episode = request.args.get("from")
     if feedback.is_episode_id(episode):
         background.search_log().opened(episode, slug)
+    return article_page(found)
+
+
+def article_page(
+    found, *, status: int = 200, root_fix_form: dict | None = None, errors: list[FieldError] | None = None
+):
+    """The article page; the root-fix form's route shows it again with the author's text and errors."""
     session = get_session()
     is_author = has_role(current_user, Role.AUTHOR)
-    return render_template(
+    record = rootfix.of(session, found)
+    page = render_template(
         "agent/article.html",
         article=found,
         rendered=render_article(found.body),
@@ -147,7 +163,16 @@ def article(slug: str):
         overdue=verification.is_overdue(found),
         open_flags=kb_flags.listed(session, article=found) if is_author else [],
         flag_reasons=list(FlagReason),
+        usage=kb_calls.usage(session, [found.id]).get(found.id),
+        recent_days=kb_calls.RECENT_DAYS,
+        root_fix=record,
+        root_fix_form=(root_fix_form or loopforms.root_fix_values(record)) if is_author else None,
+        root_fix_errors=errors or [],
+        causes=rootfix.causes(session) if is_author else [],
+        fix_statuses=loopforms.STATUS_LABELS,
+        outcomes=[(o, loopforms.OUTCOME_LABELS[o]) for o in ("solved", "partly", "not_solved")],
     )
+    return page, status
 
 
 @bp.route("/articles/<slug>/helpful", methods=["POST"])
@@ -156,7 +181,10 @@ def helpful(slug: str):
     session = get_session()
     found = _readable_article(slug)
     helped = request.form.get("helpful") == "yes"
-    feedback.record_helpful(session, found, current_user, helped)
+    comment = request.form.get("comment", "") if not helped else ""  # what the agent needed: a gap's words
+    feedback.record_helpful(
+        session, found, current_user, helped, comment=comment, vocabulary=current_vocabulary(session)
+    )
     session.commit()
     if not helped:  # flag it or fix it: what was wrong is worth more than the vote
         flash("Thanks. What was wrong with it? A flag below tells its authors exactly what to fix.", "info")
@@ -179,6 +207,51 @@ def flag(slug: str):
     session.commit()
     flash("Flagged: its authors see it now, and you will see what they did under My flags.", "info")
     return redirect(url_for("agent.article", slug=slug)), 303
+
+
+@bp.route("/articles/<slug>/calls", methods=["POST"])
+@role_required()
+def record_call(slug: str):
+    """One click on the article page or a search result: this article was used on a call, and how it ended."""
+    found = _readable_article(slug)
+    back = loopforms.local_next(request.form.get("next"), url_for("agent.article", slug=slug))
+    outcome = request.form.get("outcome", "")
+    if _record(found, outcome, words=""):
+        said = loopforms.OUTCOME_LABELS.get(outcome, outcome).lower()
+        more = " If something was missing, flag it on the article." if outcome != "solved" else ""
+        flash(f"Recorded: a call {said} with “{found.title}”.{more}", "info")
+    return redirect(back, 303)
+
+
+@bp.route("/calls", methods=["POST"])
+@role_required()
+def record_no_article():
+    """A call no article helped with, in the customer's words: it becomes (or adds to) a knowledge gap."""
+    back = loopforms.local_next(request.form.get("next"), url_for("agent.search"))
+    if _record(None, "no_article", words=request.form.get("words", "")):
+        flash("Recorded: the customer's words are now a knowledge gap that authors see in their gap queue.", "info")
+    return redirect(back, 303)
+
+
+def _record(article, outcome: str, *, words: str) -> bool:
+    """Record the call and commit; False (with the reason flashed) when the domain refuses it."""
+    session = get_session()
+    try:
+        kb_calls.record_call(
+            session,
+            user=current_user._get_current_object(),
+            article=article,
+            outcome=outcome,
+            case_ref=request.form.get("case", ""),
+            words=words,
+            vocabulary=current_vocabulary(session),
+        )
+    except LoopError as bad:
+        session.rollback()
+        flash(f"Not recorded: {bad.field}: {bad.message}.", "error")
+        return False
+    session.commit()
+    return True
 
 
 @bp.route("/attachments/<stored>/<name>")

@@ -32,10 +32,12 @@ from kb import search as kb_search
 from kb import tokens as kb_tokens
 from kb.auth import is_bearer_request, role_required
 from kb.db import get_session
+from kb.loop import calls as loop_calls
+from kb.loop import rootfix
 from kb.models import Article, GoldenQuery, Revision, Role, Status, User
 from kb.render import render_article, to_html
 from kb.security import csrf, password_change_limit
-from kb.views import jsonbody, openapi, uploads
+from kb.views import jsonbody, loopjson, openapi, uploads
 from kb.views.agent import query_too_long, run_search, search_request
 from kb.views.articleinput import RequestError, based_on_version, fields_from
 from kb.views.urls import public_url
@@ -164,6 +166,8 @@ def article(slug: str):
     if feedback.is_episode_id(episode):
         background.search_log().opened(episode, slug)
     body = article_json(found)
+    body["calls"] = loopjson.usage_json(loop_calls.usage(session, [found.id]).get(found.id))  # reuse is review
+    body["root_fix"] = rootfix.as_json(rootfix.of(session, found))
     if auth.has_role(current_user, Role.AUTHOR):
         body["golden_warnings"] = golden.warnings_for(session, found)
         body["checks"] = articlelinks.checks_for(session, found).as_json()
@@ -173,12 +177,18 @@ def article(slug: str):
 @bp.route("/articles/<slug>/feedback", methods=["POST"])
 @role_required()
 def article_feedback(slug: str):
+    """A vote; a "not helpful" one's `comment` (what was missing) joins the knowledge gap it points at."""
     data = jsonbody.json_object()
     if not isinstance(data.get("helpful"), bool):
         raise jsonbody.BodyError('Send {"helpful": true} or {"helpful": false}.')
+    comment = jsonbody.text(data, "comment")
+    problem = limits.text_problem(comment, max_chars=feedback.MAX_VOTE_COMMENT)
+    if problem:
+        raise RequestError("comment", problem)
     session = get_session()
     found = store.get_article(session, slug, role=current_user.role)
-    feedback.record_helpful(session, found, current_user, data["helpful"])
+    words = vocabulary.current_vocabulary(session)
+    feedback.record_helpful(session, found, current_user, data["helpful"], comment=comment, vocabulary=words)
     session.commit()
     return jsonify(slug=slug, helpful=data["helpful"])
 

@@ -18,7 +18,7 @@ The parts: `schema` (JSON Schema helpers, the error shape), `bodies` (request an
 
 from __future__ import annotations
 
-from kb.views.openapi import learning, paths
+from kb.views.openapi import learning, loop, paths
 from kb.views.openapi.bodies import INPUT_SCHEMAS, SCHEMAS
 from kb.views.openapi.operations import READ_SECURITY, SECURITY_SCHEMES, WRITE_SECURITY
 from kb.views.openapi.schema import COMMON_RESPONSES, ERROR_CODES, MEDIA_TYPE, Schema
@@ -56,6 +56,11 @@ def document() -> Schema:
                 "description": "Reading paths: trainers build them, assign them to people and teams and watch "
                 "progress; everyone follows the paths they were given.",
             },
+            {
+                "name": loop.TAG,
+                "description": "The knowledge loop: calls linked to articles, the knowledge-gap queue, root fixes, "
+                "the recurring-problems board and the insights dashboard's figures.",
+            },
             {"name": "operations", "description": "Health, status and this document."},
         ],
         "paths": {
@@ -64,10 +69,18 @@ def document() -> Schema:
             **paths.vocabulary(),
             **paths.accounts(),
             **learning.operations(),
+            **loop.operations(),
             **paths.operations(),
         },
         "components": {
-            "schemas": {**SCHEMAS, **INPUT_SCHEMAS, **learning.SCHEMAS, **learning.INPUT_SCHEMAS},
+            "schemas": {
+                **SCHEMAS,
+                **INPUT_SCHEMAS,
+                **learning.SCHEMAS,
+                **learning.INPUT_SCHEMAS,
+                **loop.SCHEMAS,
+                **loop.INPUT_SCHEMAS,
+            },
             "responses": COMMON_RESPONSES,
             "securitySchemes": SECURITY_SCHEMES,
         },

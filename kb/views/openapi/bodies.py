@@ -6,7 +6,7 @@ tests; limits and enums come from the code that enforces them (kb.store, kb.voca
 
 from __future__ import annotations
 
-from kb import auth, limits, store, tokens, vocabulary
+from kb import auth, feedback, limits, store, tokens, vocabulary
 from kb.models import Audience, FlagReason, Role, Status
 from kb.views.openapi.schema import (
     BOOLEAN,
@@ -109,6 +109,10 @@ ARTICLE = obj(
         **ARTICLE_FIELDS,
         "golden_warnings": described(STRINGS, "For authors: golden queries this article's saves pushed out."),
         "checks": described(ref("Checks"), "For authors: the content standard's findings and score."),
+        "calls": described(ref("CallUsage"), "GET /articles/<slug>: how it was used on calls lately."),
+        "root_fix": described(
+            {"oneOf": [ref("RootFix"), {"type": "null"}]}, "GET /articles/<slug>: its root-fix record (null: none)."
+        ),
     },
     required=list(ARTICLE_FIELDS),
 )
@@ -479,9 +483,9 @@ INPUT_SCHEMAS: dict[str, Schema] = {
         obj(
             {
                 "value": described(
-                    {"type": ["boolean", "integer", "object"]},
+                    {"type": ["boolean", "integer", "object", "array"]},
                     "review_required: true or false; review_days: days (1-3650); review_days_by_product: "
-                    '{"product": days}.',
+                    '{"product": days}; cause_categories: ["product defect", ...].',
                 ),
                 "version": described({"type": "integer", "minimum": 0}, "The setting's version as read."),
             },
@@ -514,7 +518,21 @@ INPUT_SCHEMAS: dict[str, Schema] = {
         ),
         {"version": 4, "message": "The firmware note was right after all"},
     ),
-    "FeedbackInput": with_examples(obj({"helpful": BOOLEAN}, closed=False), {"helpful": True}),
+    "FeedbackInput": with_examples(
+        obj(
+            {
+                "helpful": BOOLEAN,
+                "comment": described(
+                    {**STRING, "maxLength": feedback.MAX_VOTE_COMMENT},
+                    'With "helpful": false, what was missing: it joins the knowledge gap it points at.',
+                ),
+            },
+            required=["helpful"],
+            closed=False,
+        ),
+        {"helpful": True},
+        {"helpful": False, "comment": "Nothing about the printer's sleep mode"},
+    ),
     "SynonymInput": with_examples(
         obj(
             {

@@ -176,7 +176,13 @@ def articles() -> dict[str, Schema]:
                     "Recorded (one vote per person and article; the latest counts).",
                     obj({"slug": STRING, "helpful": BOOLEAN}),
                 ),
-                errors={**invalid("`helpful` is not true or false (`bad_request`)"), **not_found("No such article.")},
+                errors={
+                    **invalid(
+                        "`helpful` is not true or false (`bad_request`), or `comment` is not text or too long "
+                        "(`invalid`, `field`: comment)"
+                    ),
+                    **not_found("No such article."),
+                },
             ),
         },
         "/articles/{slug}/revisions": {

@@ -71,13 +71,13 @@ ERROR_CODES = {
     "csrf": "a write sent with a session cookie lacks a valid `X-CSRFToken` header",
     "unauthorized": "no session cookie and no valid bearer token",
     "forbidden": "the caller's role may not do this",
-    "not_found": "no such article, revision, user, API token, synonym group, golden query, reading path, step or "
-    "team (or one the caller may not see)",
+    "not_found": "no such article, revision, user, API token, synonym group, golden query, reading path, step, "
+    "team or knowledge gap (or one the caller may not see)",
     "method_not_allowed": "the path exists, but not with this method",
     "request_too_large": f"the body is larger than the request limit ({DEFAULT_LIMITS['MAX_REQUEST_BYTES']:,} bytes by default)",
     "too_many_requests": "too many password attempts: wait the seconds the `Retry-After` header gives",
-    "conflict": "the article (or setting, or reading path) was saved by someone else after the version the edit "
-    "is based on; or a team of that name exists",
+    "conflict": "the article (or setting, reading path or root fix) was saved by someone else after the version "
+    "the edit is based on; or a team of that name exists; or the knowledge gap was closed already",
     "slug_taken": "the slug belongs to another article",
     "precondition_required": "an article or path update without the `version` it is based on",
     "index_unavailable": "the search index is damaged; the message names the command that repairs it",
