@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "CALL_RETENTION_DAYS": 365,
     "SEARCH_RETENTION_DAYS": 180,
     "PRUNE_INTERVAL_SECONDS": 86400,
+    # How long the insights dashboard's figures for a date range are reused (0: computed every time).
+    "INSIGHTS_CACHE_SECONDS": 60,
     # What kb accepts: request body, article body, title, tags, query (see kb.limits and README).
     **DEFAULT_LIMITS,
 }

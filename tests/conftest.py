@@ -47,6 +47,7 @@ def app_config(folder: Path, **overrides) -> dict:
         "INDEX_DIR": str(folder / "index"),
         "RATELIMIT_ENABLED": False,
         "BACKGROUND": False,  # make_app starts the threads when a test serves
+        "INSIGHTS_CACHE_SECONDS": 0,  # figures right after the data changes (test_loop_api tests the cache)
         **overrides,
     }
 

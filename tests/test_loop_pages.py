@@ -13,11 +13,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from conftest import add_user, client_for
 
-from kb import store
+from kb import feedback, store
 from kb.auth import find_user
 from kb.db import get_session, utcnow
 from kb.loop import insights
-from kb.models import Call, Feedback, Outcome, Role, SearchLog
+from kb.models import Call, Feedback, Outcome, Role
 
 PRINTER, VPN = "printer-shows-offline", "vpn-will-not-connect"
 
@@ -264,7 +264,9 @@ def known_data(app) -> None:
         sam, voter = find_user(session, "agent-user"), find_user(session, "voter")
         searches = [("printer offline", 4, DAY1), ("printer offline", 3, DAY1), ("flux capacitor", 0, DAY1)]
         for query, results, at in [*searches, ("flux capacitor", 0, DAY2)]:
-            session.add(SearchLog(query=query, role=Role.AGENT, results=results, created_at=at))
+            feedback.record_search(  # as the search-log buffer writes them, gap and all
+                session, query=query, role=Role.AGENT, results=results, episode=None, source="ui", at=at
+            )
         for article, outcome in ((printer, Outcome.SOLVED), (vpn, Outcome.NOT_SOLVED), (None, Outcome.NO_ARTICLE)):
             session.add(Call(user=sam, article=article, outcome=outcome, words="flux", created_at=DAY1))
         session.add(Feedback(article_id=printer.id, user_id=sam.id, helpful=True, created_at=DAY2))

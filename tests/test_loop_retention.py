@@ -111,3 +111,19 @@ def test_a_serving_process_prunes_by_itself(tmp_path):
     while _counts(app)[0] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _counts(app)[0] == 0
+
+
+def test_the_dashboard_reuses_a_ranges_figures_for_a_while_then_counts_again(tmp_path):
+    app = make_app(tmp_path, serving=False, INSIGHTS_CACHE_SECONDS=0.5)
+    author, agent = token_client(app, "wen", "author"), token_client(app, "sam", "agent")
+
+    def calls() -> int:
+        return author.get("/api/v1/insights").get_json()["calls"]
+
+    assert calls() == 0
+    assert (
+        agent.post("/api/v1/calls", json={"article": None, "outcome": "no_article", "words": "fax"}).status_code == 201
+    )
+    assert calls() == 0  # the same range a moment later: the figures just computed
+    time.sleep(0.6)
+    assert calls() == 1

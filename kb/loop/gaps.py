@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from kb.db import utcnow
 from kb.models import Call, Feedback, Gap, GapAlias, GapState, Outcome, SearchLog, Status
@@ -150,64 +150,83 @@ def _one_edit(a: str, b: str) -> bool:
 class GapSummary:
     """A gap as the queue shows it: how often and how lately it failed, and the words used."""
 
-    gap: Gap
+    gap_id: int
+    state_now: GapState = GapState.OPEN  # the row's state (a reopened gap's row still says closed)
     count: int = 0
     last_seen: datetime | None = None
     since_closed: int = 0  # failures after it was closed
     sources: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
     examples: list[str] = field(default_factory=list)
+    gap: Gap | None = None  # loaded for the gaps listed (and for every closed one)
 
     @property
     def id(self) -> int:
-        return self.gap.id
+        return self.gap_id
 
     @property
     def label(self) -> str:
-        return self.examples[0] if self.examples else self.gap.label
+        return self.examples[0] if self.examples else self.gap.label if self.gap else ""
 
     @property
     def is_reopened(self) -> bool:
-        gap = self.gap
-        if gap.state != GapState.CLOSED or self.since_closed < REOPEN_AFTER:
+        if self.state_now != GapState.CLOSED or self.since_closed < REOPEN_AFTER:
             return False
-        return gap.article is None or gap.article.status == Status.PUBLISHED
+        article = self.gap.article if self.gap else None
+        return article is None or article.status == Status.PUBLISHED
 
     @property
     def state(self) -> str:
-        return GapState.OPEN.value if self.is_reopened else self.gap.state.value
+        return GapState.OPEN.value if self.is_reopened else self.state_now.value
 
     def score(self, now: datetime) -> float:
         """How often, discounted by how long ago it last happened (a week halves it)."""
         if self.last_seen is None:
             return 0.0
         days = max(0.0, (now - self.last_seen).total_seconds() / 86400)
-        counted = self.since_closed if self.gap.state == GapState.CLOSED else self.count
+        counted = self.since_closed if self.state_now == GapState.CLOSED else self.count
         return counted / (1 + days / 7)
 
 
-def failures(now: datetime):
-    """Every failing record that points at a gap: (gap_id, source, at), as one SQL selectable."""
+def failures(now: datetime, since: datetime, until: datetime, gap_ids: Sequence[int] | None = None):
+    """Every failing record between `since` and `until` that points at a gap: (gap_id, source, at).
+
+    Each part filters on its own time column first, so an index range scan does the work (the
+    search log's (created_at, gap_id, results, opened_slug, episode) index covers its part).
+    """
     searches = select(
         SearchLog.gap_id,
         case((SearchLog.results == 0, literal("zero_result")), else_=literal("no_click")).label("source"),
         SearchLog.created_at.label("at"),
     ).where(
+        SearchLog.created_at >= since,
+        SearchLog.created_at <= until,
         SearchLog.gap_id.is_not(None),
         or_(
             SearchLog.results == 0,
             and_(
                 SearchLog.opened_slug.is_(None),
-                SearchLog.episode.is_not(None),
+                SearchLog.episode.is_not(None),  # someone looked at it (API searches without sid: unknown)
                 SearchLog.created_at < now - NO_CLICK_AFTER,
             ),
         ),
     )
     calls = select(Call.gap_id, Call.outcome.label("source"), Call.created_at.label("at")).where(
-        Call.gap_id.is_not(None), Call.outcome.in_([Outcome.NOT_SOLVED, Outcome.NO_ARTICLE])
+        Call.created_at >= since,
+        Call.created_at <= until,
+        Call.gap_id.is_not(None),
+        Call.outcome.in_([Outcome.NOT_SOLVED, Outcome.NO_ARTICLE]),
     )
     votes = select(Feedback.gap_id, literal("not_helpful").label("source"), Feedback.created_at.label("at")).where(
-        Feedback.gap_id.is_not(None), Feedback.helpful.is_(False)
+        Feedback.created_at >= since,
+        Feedback.created_at <= until,
+        Feedback.gap_id.is_not(None),
+        Feedback.helpful.is_(False),
     )
+    if gap_ids is not None:
+        searches, calls, votes = (
+            part.where(column.in_(gap_ids))
+            for part, column in ((searches, SearchLog.gap_id), (calls, Call.gap_id), (votes, Feedback.gap_id))
+        )
     return union_all(searches, calls, votes).subquery("failures")
 
 
@@ -222,17 +241,26 @@ def listed(
 ) -> list[GapSummary]:
     """The gaps in `state` ("open" includes reopened ones; "all"), best first."""
     now = now or utcnow()
-    since = since or now - timedelta(days=WINDOW_DAYS)
-    summaries = _counted(session, since, until or now, now)
+    summaries = _counted(session, since or now - timedelta(days=WINDOW_DAYS), until or now, now)
     if state != GapState.OPEN.value:  # what authors acted on stays listed once its records are gone
         _add_quiet(session, summaries, state, limit)
     chosen = [s for s in summaries.values() if state == "all" or s.state == state]
     chosen.sort(key=lambda s: (-s.score(now), -s.count, s.id))
-    chosen = chosen[:limit]
-    found = examples_of(session, [s.id for s in chosen])
+    return _completed(session, chosen[:limit])
+
+
+def _completed(session: Session, chosen: list[GapSummary]) -> list[GapSummary]:
+    """Load the rows and the customers' words of the gaps about to be shown."""
+    ids = [s.id for s in chosen if s.gap is None]
+    rows = session.scalars(
+        select(Gap).where(Gap.id.in_(ids)).options(selectinload(Gap.article), selectinload(Gap.closed_by))
+    )
+    loaded = {gap.id: gap for gap in rows}
+    words = examples_of(session, [s.id for s in chosen])
     for summary in chosen:
-        summary.examples = found.get(summary.id, [])
-    return chosen
+        summary.gap = summary.gap or loaded.get(summary.id)
+        summary.examples = words.get(summary.id, [])
+    return [s for s in chosen if s.gap is not None]
 
 
 def _add_quiet(session: Session, summaries: dict[int, GapSummary], state: str, limit: int) -> None:
@@ -240,27 +268,44 @@ def _add_quiet(session: Session, summaries: dict[int, GapSummary], state: str, l
     states = [GapState.CLOSED, GapState.DISMISSED] if state == "all" else [GapState(state)]
     query = select(Gap).where(Gap.state.in_(states)).order_by(Gap.closed_at.desc(), Gap.id.desc()).limit(limit)
     for gap in session.scalars(query):
-        summaries.setdefault(gap.id, GapSummary(gap))
+        summaries.setdefault(gap.id, GapSummary(gap.id, gap.state, gap=gap))
 
 
-def _counted(session: Session, since: datetime, until: datetime, now: datetime) -> dict[int, GapSummary]:
-    rows = failures(now)
-    after_closed = case((and_(Gap.closed_at.is_not(None), rows.c.at > Gap.closed_at), 1), else_=0)
-    query = (
-        select(Gap, rows.c.source, func.count(), func.max(rows.c.at), func.sum(after_closed))
-        .join(rows, rows.c.gap_id == Gap.id)
-        .where(rows.c.at >= since, rows.c.at <= until)
-        .group_by(Gap.id, rows.c.source)
+def _counted(
+    session: Session, since: datetime, until: datetime, now: datetime, gap_ids: Sequence[int] | None = None
+) -> dict[int, GapSummary]:
+    """Failures per gap and source in the window: one aggregate, then the few closed gaps' rows."""
+    rows = failures(now, since, until, gap_ids)
+    tally = select(rows.c.gap_id, rows.c.source, func.count(), func.max(rows.c.at)).group_by(
+        rows.c.gap_id, rows.c.source
     )
     summaries: dict[int, GapSummary] = {}
-    for gap, source, count, last, closed_count in session.execute(query):
-        summary = summaries.setdefault(gap.id, GapSummary(gap))
+    for gap_id, source, count, last in session.execute(tally):
+        summary = summaries.setdefault(gap_id, GapSummary(gap_id))
         summary.sources[str(getattr(source, "value", source))] += count
         summary.count += count
-        summary.since_closed += int(closed_count or 0)
-        last = _aware(last)
-        summary.last_seen = max(filter(None, (summary.last_seen, last)), default=None)
+        summary.last_seen = max(filter(None, (summary.last_seen, _aware(last))), default=None)
+    acted = select(Gap).where(Gap.state != GapState.OPEN)  # few: the gaps authors acted on
+    if gap_ids is not None:
+        acted = acted.where(Gap.id.in_(gap_ids))
+    for gap in session.scalars(acted.options(selectinload(Gap.article), selectinload(Gap.closed_by))):
+        if gap.id in summaries:
+            summaries[gap.id].state_now, summaries[gap.id].gap = gap.state, gap
+    closed = [gap_id for gap_id, s in summaries.items() if s.state_now == GapState.CLOSED]
+    if closed:
+        _count_since_closed(session, failures(now, since, until, closed), summaries)
     return summaries
+
+
+def _count_since_closed(session: Session, rows, summaries: dict[int, GapSummary]) -> None:
+    after = (
+        select(rows.c.gap_id, func.count())
+        .join(Gap, Gap.id == rows.c.gap_id)
+        .where(Gap.state == GapState.CLOSED, rows.c.at > Gap.closed_at)
+        .group_by(rows.c.gap_id)
+    )
+    for gap_id, count in session.execute(after):
+        summaries[gap_id].since_closed = count
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -272,18 +317,36 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value
 
 
+EXAMPLES_FROM = 20  # the latest searches of a gap its examples are chosen from
+
+
 def examples_of(session: Session, gap_ids: Iterable[int], *, per_gap: int = 5) -> dict[int, list[str]]:
-    """The wordings that point at each gap, commonest first: queries, calls' words, vote comments."""
+    """The wordings that point at each gap, commonest first: queries, calls' words, vote comments.
+
+    Searches are read from each gap's latest EXAMPLES_FROM (one statement, an index range per
+    gap): a common gap has thousands, and reading them all took most of the queue's time.
+    """
     ids = list(gap_ids)
     if not ids:
         return {}
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    sources = (
-        (SearchLog.gap_id, SearchLog.query, SearchLog.gap_id.in_(ids)),
+    latest = [
+        select(SearchLog.gap_id, SearchLog.query)
+        .where(SearchLog.gap_id == gap_id)
+        .order_by(SearchLog.id.desc())
+        .limit(EXAMPLES_FROM)
+        .subquery()
+        for gap_id in ids
+    ]
+    searches = session.execute(union_all(*(select(part.c.gap_id, part.c.query) for part in latest)))
+    for gap, said in searches:
+        said = " ".join(said.split())
+        counts[gap][said] = counts[gap].get(said, 0) + 1
+    others = (
         (Call.gap_id, Call.words, and_(Call.gap_id.in_(ids), Call.words != "")),
         (Feedback.gap_id, Feedback.comment, and_(Feedback.gap_id.in_(ids), Feedback.comment != "")),
     )
-    for gap_id, text, where in sources:
+    for gap_id, text, where in others:
         for gap, said, n in session.execute(select(gap_id, text, func.count()).where(where).group_by(gap_id, text)):
             said = " ".join(said.split())
             counts[gap][said] = counts[gap].get(said, 0) + n
@@ -298,6 +361,7 @@ def get(session: Session, gap_id: int, *, now: datetime | None = None) -> GapSum
     if gap is None:
         return None
     now = now or utcnow()
-    summary = _counted(session, now - timedelta(days=WINDOW_DAYS), now, now).get(gap_id) or GapSummary(gap)
-    summary.examples = examples_of(session, [gap_id]).get(gap_id, [])
-    return summary
+    summary = _counted(session, now - timedelta(days=WINDOW_DAYS), now, now, [gap_id]).get(gap_id)
+    summary = summary or GapSummary(gap_id, gap.state)
+    summary.gap = gap
+    return _completed(session, [summary])[0]

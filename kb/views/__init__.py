@@ -9,6 +9,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from kb import limits
 from kb.auth import has_role, login_manager, wants_json
+from kb.loop.insights import Recent
 from kb.models import Role
 from kb.search import IndexDamaged
 from kb.views.articleinput import RequestError
@@ -35,6 +36,7 @@ def register_blueprints(app: Flask) -> None:
     assert trainer_teams.bp is trainer.bp  # the team pages are on the trainer's blueprint
     for module in (account, agent, author, trainer, learning, insights, admin, api):
         app.register_blueprint(module.bp)
+    app.extensions["kb.insights"] = Recent(float(app.config["INSIGHTS_CACHE_SECONDS"]))
     app.add_template_filter(_reject_key, "reject_key")
     app.add_template_global(_holds, "holds")
     app.before_request(_refuse_nul_in_url)

@@ -8,7 +8,7 @@ fixes and read the insights. The work is kb.loop's: these views read the request
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask_login import current_user
 
 from kb import store, vocabulary
@@ -188,7 +188,7 @@ def insights_report():
     wanted = loopinput.wanted_format(request.args)
     table = loopinput.csv_table(request.args) if wanted == "csv" else None
     span = insights.range_of(request.args.get("from"), request.args.get("to"))
-    found = insights.compute(get_session(), span)
+    found = current_app.extensions["kb.insights"].figures(get_session(), span)
     if table is None:
         return jsonify(found.as_json())
     return _download(insights.table_csv(found, table), f"insights-{table}-{span.first}-to-{span.last}.csv")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -104,7 +104,7 @@ def dashboard():
     """Where knowledge is missing, which problems recur and whether the knowledge is used, for a range."""
     session = get_session()
     span, error = _range()
-    found = insights.compute(session, span)
+    found = current_app.extensions["kb.insights"].figures(session, span)
     page = render_template(
         "insights/dashboard.html",
         found=found,
@@ -161,7 +161,7 @@ def table_csv(name: str):
     if name == "recurring":
         text = rootfix.board_csv(rootfix.recurring(session))
     else:
-        text = insights.table_csv(insights.compute(session, span), name)
+        text = insights.table_csv(current_app.extensions["kb.insights"].figures(session, span), name)
     filename = f"kb-{name.replace('_', '-')}" + ("" if name == "recurring" else f"-{span.first}-{span.last}")
     return Response(
         text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'}

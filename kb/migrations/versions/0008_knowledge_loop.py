@@ -1,5 +1,6 @@
 """The knowledge loop: calls linked to articles, knowledge gaps (with the searches, calls and votes
-that point at them), root fixes and their history; a comment on "not helpful" votes.
+that point at them), root fixes and their history; a comment on "not helpful" votes; an index
+that answers a time range of the search log by itself.
 
 Revision ID: 0008
 Revises: 0007
@@ -96,11 +97,17 @@ def _root_fixes() -> None:
     op.create_index("ix_root_fix_changes_article_id", "root_fix_changes", ["article_id"])
 
 
+WINDOW = ["created_at", "gap_id", "results", "opened_slug", "episode"]
+
+
 def _gap_columns() -> None:
     with op.batch_alter_table("search_logs") as table:
         table.add_column(sa.Column("gap_id", sa.Integer(), nullable=True))
         table.create_foreign_key("fk_search_logs_gap_id", "gaps", ["gap_id"], ["id"], ondelete="SET NULL")
         table.create_index("ix_search_logs_gap_id", ["gap_id"])
+        # A time range of the log read from the index alone (kb.loop.insights, kb.loop.gaps).
+        table.drop_index("ix_search_logs_created_at")
+        table.create_index("ix_search_logs_window", WINDOW)
     with op.batch_alter_table("feedback") as table:
         table.add_column(sa.Column("comment", sa.Text(), nullable=False, server_default=""))
         table.add_column(sa.Column("gap_id", sa.Integer(), nullable=True))
@@ -115,6 +122,8 @@ def downgrade() -> None:
         table.drop_column("gap_id")
         table.drop_column("comment")
     with op.batch_alter_table("search_logs") as table:
+        table.drop_index("ix_search_logs_window")
+        table.create_index("ix_search_logs_created_at", ["created_at"])
         table.drop_index("ix_search_logs_gap_id")
         table.drop_constraint("fk_search_logs_gap_id", type_="foreignkey")
         table.drop_column("gap_id")
