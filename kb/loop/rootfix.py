@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -205,15 +205,15 @@ def _before_and_after(session: Session, fixed: list[Recurring], now: datetime, w
     for item in fixed:
         fixed_at = item.root_fix.fixed_at
         start = fixed_at - timedelta(weeks=weeks)
-        rows = session.execute(
-            select(Call.created_at >= fixed_at, func.count())
-            .where(Call.article_id == item.article.id, Call.created_at >= start)
-            .group_by(Call.created_at >= fixed_at)
-        )
-        counted = {bool(after): n for after, n in rows}
+        after = Call.created_at >= fixed_at
+        before_count, after_count = session.execute(
+            select(func.sum(case((after, 0), else_=1)), func.sum(case((after, 1), else_=0))).where(
+                Call.article_id == item.article.id, Call.created_at >= start
+            )
+        ).one()
         after_weeks = max((now - fixed_at).total_seconds() / (7 * 86400), 1 / 7)
-        item.before = round(counted.get(False, 0) / weeks, 2)
-        item.after = round(counted.get(True, 0) / after_weeks, 2)
+        item.before = round(int(before_count or 0) / weeks, 2)
+        item.after = round(int(after_count or 0) / after_weeks, 2)
 
 
 BOARD_COLUMNS = (
