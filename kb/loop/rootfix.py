@@ -80,10 +80,7 @@ def _apply(record: RootFix, values: dict[str, Any], user: User) -> None:
     if status != FixStatus.FIXED:
         record.fixed_at = None
     record.status = status
-    resolved = values["resolved"]
-    if resolved and status != FixStatus.FIXED:
-        raise LoopError("resolved", 'only a fix with status "fixed" can be marked resolved at the root')
-    record.resolved_at = (record.resolved_at or now) if resolved else None
+    record.resolved_at = (record.resolved_at or now) if values["resolved"] else None
     record.updated_at, record.updated_by = now, user
 
 
@@ -106,6 +103,8 @@ def _checked(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
     resolved = data.get("resolved", False)
     if not isinstance(resolved, bool):
         raise LoopError("resolved", "must be true or false")
+    if resolved and values["status"] != FixStatus.FIXED:
+        raise LoopError("resolved", 'only a fix with status "fixed" can be marked resolved at the root')
     values["resolved"] = resolved
     return values
 
