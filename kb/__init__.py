@@ -20,13 +20,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(shipped_dir("templates")))
     load_config(app, test_config)  # also sets app.instance_path, inside the data folder
 
-    from kb import auth, background, db, search, security
+    from kb import assets, auth, background, db, search, security
     from kb.cli import register_cli
     from kb.views import register_blueprints
 
     db.init_app(app)
     auth.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
     search.init_app(app)
     background.init_app(app)
     register_blueprints(app)
