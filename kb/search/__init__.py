@@ -19,6 +19,7 @@ from kb.search.engine import SearchService, prior
 from kb.search.indexer import IndexBusy, IndexDamaged
 from kb.search.query import Vocabulary
 from kb.search.results import FacetValue, Filters, SearchHit, SearchPage
+from kb.search.suggest import MAX_CHARS as SUGGEST_MAX_CHARS
 
 __all__ = [
     "FacetValue",
@@ -28,6 +29,7 @@ __all__ = [
     "SearchHit",
     "SearchPage",
     "SearchService",
+    "SUGGEST_MAX_CHARS",
     "Vocabulary",
     "init_app",
     "prior",

@@ -22,11 +22,13 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from kb.models import Status
+from kb.search import fusion, semantic, suggest
 from kb.search.indexer import IndexDamaged, is_index_error
-from kb.search.query import QueryPlan, Vocabulary, build, spelled_out
+from kb.search.query import Dictionary, QueryPlan, Vocabulary, build, completions, spelled_out
 from kb.search.results import FacetValue, Filters, SearchHit, SearchPage
-from kb.search.schema import spelling_fields
+from kb.search.schema import code_tokens, spelling_fields
 from kb.search.scorer import Scorer
+from kb.search.segments import SegmentCache
 from kb.search.snippets import Highlighter, best_snippet
 from kb.search.storage import MappedStorage
 
@@ -39,6 +41,8 @@ FRESH_DAYS = 90
 # Score factor for articles holding the query's words in the typed order (a pasted message),
 # checked on at most PHRASE_DEPTH of the articles holding all those words.
 PHRASE_BONUS, PHRASE_DEPTH = 2.5, 100
+# The passage shown for the best results weighs the sections' meaning as well as their words.
+SECTION_RANKED = 3
 # BM25 saturation and length normalization. Measured on the relevance dev set (benchmarks/).
 BM25_K1, BM25_B = 2.0, 0.9
 
@@ -46,14 +50,14 @@ BM25_K1, BM25_B = 2.0, 0.9
 class Snapshot:
     """A searcher and its scorer, used by one thread at a time and refreshed when the index changes."""
 
-    def __init__(self, index_dir: Path, *, term_cache_bytes: int, lengths_cache: dict):
+    def __init__(self, index_dir: Path, *, term_cache_bytes: int, segments: SegmentCache):
         try:
             self._index = MappedStorage(str(index_dir)).open_index()
             self.searcher = self._index.searcher()
         except Exception as exc:  # whoosh raises many types for a missing or damaged index
             raise IndexDamaged(index_dir, f"{type(exc).__name__}: {exc}") from exc
         self._term_cache_bytes = term_cache_bytes
-        self._lengths_cache = lengths_cache  # per-segment field lengths, shared by every snapshot
+        self._segments = segments  # what was read of each segment, shared by every snapshot
         self._scorer: Scorer | None = None
 
     def refresh(self) -> None:
@@ -69,13 +73,11 @@ class Snapshot:
                 self.searcher,
                 k1=BM25_K1,
                 b=BM25_B,
-                lengths_cache=self._lengths_cache,
+                segments=self._segments,
                 term_cache_bytes=self._term_cache_bytes,
             )
-            current = {reader.segment().segment_id() for reader, _ in self._scorer.leaves}
-            for key in list(self._lengths_cache):
-                if key[0] not in current:  # a merge replaced that segment (or a newer snapshot is ahead)
-                    self._lengths_cache.pop(key, None)
+            # A merge replaced what is not listed (or a newer snapshot is ahead: read again then).
+            self._segments.keep_only(reader.segment().segment_id() for reader, _ in self._scorer.leaves)
         return self._scorer
 
     def close(self) -> None:
@@ -88,9 +90,11 @@ class SearchService:
     def __init__(self, index_dir: Path, *, term_cache_mb: int, pool_size: int = 4):
         self.index_dir = index_dir
         self.pool_size = max(1, pool_size)
-        # The term-score budget is per process: each pooled snapshot gets its share.
-        self._term_cache_bytes = (term_cache_mb << 20) // self.pool_size
-        self._lengths_cache: dict = {}
+        # The budget is per process: most of it keeps decoded postings per segment (they survive
+        # writes); each pooled snapshot keeps a small share of BM25 scores, cheap to recompute.
+        budget = term_cache_mb << 20
+        self._segments = SegmentCache(postings_bytes=budget * 3 // 4)
+        self._term_cache_bytes = budget // 4 // self.pool_size
         self._idle: list[Snapshot] = []
         self._lock = threading.Lock()  # guards _idle only, held for microseconds
 
@@ -116,7 +120,7 @@ class SearchService:
         with self._lock:
             if self._idle:
                 return self._idle.pop()  # the most recently used: its caches are warmest
-        return Snapshot(self.index_dir, term_cache_bytes=self._term_cache_bytes, lengths_cache=self._lengths_cache)
+        return Snapshot(self.index_dir, term_cache_bytes=self._term_cache_bytes, segments=self._segments)
 
     def _give_back(self, snapshot: Snapshot) -> None:
         with self._lock:
@@ -150,27 +154,66 @@ class SearchService:
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
-                ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored)
+                meaning = _meaning_of(text, plan, searcher.reader(), spelling, typing)
+                ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, meaning)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
-                page.facets = _facets(searcher, [docnum for _, docnum in ranked])
+                page.confident = fusion.confident(ranked)
+                page.facets = _facets(searcher, [f.docnum for _, f in ranked])
                 highlighter = Highlighter(plan.highlight)
                 page.hits = [
-                    _hit(_stored(searcher, docnum, stored), score, highlighter) for score, docnum in ranked[:limit]
+                    _hit(snapshot, _stored(searcher, f.docnum, stored), score, f, highlighter, meaning, position)
+                    for position, (score, f) in enumerate(ranked[:limit])
                 ]
+                for hit in page.hits[page.confident :]:
+                    hit.weak = True
                 if plan.corrections:
                     page.suggestion = spelled_out(text, plan.corrections)
+        page.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        return page
+
+    def suggest(
+        self,
+        text: str,
+        *,
+        statuses: Iterable[Status],
+        limit: int = 5,
+        vocabulary: Vocabulary | None = None,
+    ) -> SearchPage:
+        """The articles a customer's whole message needs (see kb.search.suggest), with why."""
+        started = time.perf_counter()
+        statuses = list(statuses)
+        with self.reading() as snapshot:
+            searcher = snapshot.searcher
+            reading = suggest.read(text, lambda stem: searcher.doc_frequency("text", stem), searcher.doc_count())
+            spelling = spelling_fields(s.value for s in statuses)
+            plan = build(" ".join(reading.words), searcher.reader(), vocabulary, spelling=spelling)
+            plan.in_order, plan.corrections = None, {}  # the words are the index's own, in no order
+            meaning = reading.vectors if len(reading.vectors) else None
+            page = SearchPage(query=text[:200], total=0, took_ms=0.0)
+            stored: dict[int, dict] = {}
+            ranked = _ranked(snapshot.scorer, plan, statuses, Filters(), stored, meaning)
+            page.total, page.confident = len(ranked), fusion.confident(ranked)
+            highlighter = Highlighter(plan.highlight)
+            for position, (score, found) in enumerate(ranked[:limit]):
+                fields = _stored(searcher, found.docnum, stored)
+                hit = _hit(snapshot, fields, score, found, highlighter, meaning, position)
+                hit.matched = _matched(snapshot.scorer, found.docnum, reading.words)
+                hit.weak = position >= page.confident
+                page.hits.append(hit)
         page.took_ms = round((time.perf_counter() - started) * 1000, 1)
         return page
 
     def ranked_slugs(self, text: str, *, limit: int, vocabulary: Vocabulary | None = None) -> list[str]:
         """The slugs an agent would see for `text`, best first: ranking only, no snippets or facets."""
         with self.reading() as snapshot:
-            plan = build(text, snapshot.searcher.reader(), vocabulary)
+            reader = snapshot.searcher.reader()
+            plan = build(text, reader, vocabulary)
             if plan.is_empty:
                 return []
             stored: dict[int, dict] = {}
-            ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored)[:limit]
-            return [_stored(snapshot.searcher, docnum, stored)["slug"] for _, docnum in ranked]
+            meaning = _meaning_of(text, plan, reader, spelling_fields([Status.PUBLISHED.value]), False)
+            ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, meaning)[:limit]
+            return [_stored(snapshot.searcher, f.docnum, stored)["slug"] for _, f in ranked]
 
     def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
         """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
@@ -186,19 +229,75 @@ class SearchService:
             }
 
 
-def _ranked(
-    scorer: Scorer, plan: QueryPlan, statuses: Iterable[Status], filters: Filters, stored: dict
-) -> list[tuple[float, int]]:
-    """The best CANDIDATES matches as (score, docnum), best first, after the phrase bonus and prior.
+def _meaning_of(text: str, plan: QueryPlan, reader, spelling, typing: bool) -> np.ndarray | None:
+    """The query's vector: the typed text with its corrections, the word being typed completed.
 
-    Matches beyond CANDIDATES are not counted: counting every article that shares one word with
-    a long query would cost more than it tells an agent. `stored` caches the stored fields read.
+    A half-typed word ("passw") has no meaning of its own; its most frequent completion in the
+    index stands in for it. Error codes are left out: word vectors tell such strings apart at
+    random, and the codes field ranks them exactly.
+    """
+    words = spelled_out(text, plan.corrections).split()
+    being_typed = typing and words and not text[-1:].isspace()
+    if being_typed and not code_tokens(words[-1]):
+        completed = completions(Dictionary(reader, spelling), words[-1].lower())
+        if completed:
+            words[-1] = completed[0]
+    meant = [word for word in words if not code_tokens(word)]
+    if not meant:
+        return None
+    vector = semantic.embed([" ".join(meant)])[0]
+    return vector if vector.any() else None
+
+
+def _ranked(
+    scorer: Scorer,
+    plan: QueryPlan,
+    statuses: Iterable[Status],
+    filters: Filters,
+    stored: dict,
+    meaning: np.ndarray | None,
+) -> list[tuple[float, fusion.Fused]]:
+    """The candidates, best first, as (score after the prior, how it was found).
+
+    Text matches beyond CANDIDATES are not counted: counting every article that shares one word
+    with a long query would cost more than it tells an agent. `stored` caches the stored fields read.
     """
     scores = scorer.scores(plan.clauses)
-    mask = _filter_mask(scorer, statuses, filters)
+    mask = _filter_mask(scorer, statuses, filters) & scorer.live()
     if plan.in_order is not None:
         _reward_typed_order(scorer, plan, scores, mask, stored)
-    return _rerank(scorer.searcher, scorer.top(scores, mask, CANDIDATES))
+    similarity = scorer.similarity(meaning) if meaning is not None else None
+    candidates = fusion.fuse(scores, scorer.top(scores, mask, CANDIDATES), similarity, mask, _exact(scorer, plan))
+    return _rerank(scorer.searcher, candidates)
+
+
+def _matched(scorer: Scorer, docnum: int, wanted: dict[str, tuple[str, str]]) -> list[str]:
+    """The message's words (`wanted`: word -> (field, term)) that the document holds."""
+    return [
+        word for word, (fieldname, term) in wanted.items() if np.any(scorer.term_scores(fieldname, term)[0] == docnum)
+    ]
+
+
+def _exact(scorer: Scorer, plan: QueryPlan) -> np.ndarray | None:
+    """The documents holding every error code and quoted phrase of the query (None: it has none).
+
+    A code no article holds (a partial one, a typo) asks for nothing exact.
+    """
+    held: np.ndarray | None = None
+    for concept in plan.concepts:
+        if concept.code:
+            ids = scorer.term_scores("codes", concept.code)[0]
+            if not len(ids):
+                continue
+            found = np.zeros(scorer.size, dtype=bool)
+            found[ids] = True
+        elif concept.quoted and concept.phrase is not None:
+            found = np.zeros(scorer.size, dtype=bool)
+            found[list(scorer.searcher.docs_for_query(concept.phrase))] = True
+        else:
+            continue
+        held = found if held is None else held & found
+    return held
 
 
 def _reward_typed_order(scorer: Scorer, plan: QueryPlan, scores, mask, stored: dict) -> None:
@@ -246,15 +345,14 @@ def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
     return mask
 
 
-def _rerank(searcher, scored: list[tuple[float, int]]) -> list[tuple[float, int]]:
-    """Scale each text score by the article's quality prior (bounded, see PRIOR_MIN/MAX)."""
-    if not scored:
+def _rerank(searcher, candidates: list[fusion.Fused]) -> list[tuple[float, fusion.Fused]]:
+    """Scale each score by the article's quality prior (bounded, see PRIOR_MIN/MAX), best first."""
+    if not candidates:
         return []  # and an index without segments (no article yet) has no columns to read
     reader = searcher.reader()
     helpful, fresh_day = reader.column_reader("helpful"), reader.column_reader("fresh_day")
     today = time.time() / 86400
-    rescored = [(score * prior(helpful[docnum], today - fresh_day[docnum]), docnum) for score, docnum in scored]
-    return sorted(rescored, key=lambda pair: (-pair[0], pair[1]))
+    return fusion.ordered([(f.score * prior(helpful[f.docnum], today - fresh_day[f.docnum]), f) for f in candidates])
 
 
 def prior(helpfulness: float, age_days: float) -> float:
@@ -283,8 +381,19 @@ def _facets(searcher, docnums: list[int]) -> dict[str, list[FacetValue]]:
     }
 
 
-def _hit(stored: dict, score: float, highlighter: Highlighter) -> SearchHit:
-    snippet = best_snippet(_sections(stored), highlighter, stored["summary"])
+def _hit(
+    snapshot: Snapshot,
+    stored: dict,
+    score: float,
+    found: fusion.Fused,
+    highlighter: Highlighter,
+    meaning: np.ndarray | None,
+    position: int,
+) -> SearchHit:
+    similar = None
+    if meaning is not None and (found.by_meaning or position < SECTION_RANKED):
+        similar = snapshot.scorer.section_similarity(found.docnum, meaning)
+    snippet = best_snippet(_sections(stored), highlighter, stored["summary"], similar)
     tags = [t for t in stored["tags"].split(",") if t]
     return SearchHit(
         slug=stored["slug"],
@@ -301,4 +410,5 @@ def _hit(stored: dict, score: float, highlighter: Highlighter) -> SearchHit:
         updated=stored["updated"],
         verified=stored["verified"],
         score=round(score, 4),
+        by_meaning=found.by_meaning,
     )

@@ -40,6 +40,7 @@ from whoosh.writing import CLEAR, SegmentWriter
 from kb import changelog, feedback
 from kb.models import Article
 from kb.render import render_article
+from kb.search import semantic
 from kb.search.schema import SCHEMA_VERSION, build_schema, code_tokens, spelling_fields, weighted_text
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,9 @@ def document_for(article: Source) -> dict[str, Any]:
     """The index document of an article: its searchable text, display fields and columns."""
     rendered = render_article(article.body)
     sections = [[s.heading, s.anchor, s.text] for s in rendered.sections]
+    vector, section_vectors = semantic.article_vectors(
+        article.title, article.summary, [(s.heading, s.text) for s in rendered.sections]
+    )
     everything = "\n".join([article.title, article.summary, " ".join(article.tags), rendered.text])
     parts = {
         "title": article.title,
@@ -213,6 +217,8 @@ def document_for(article: Source) -> dict[str, Any]:
         "facets": json.dumps([article.product, article.audience, list(article.tags)]).encode("utf-8"),
         "helpful": article.helpful,
         "fresh_day": _day(max(d for d in (article.updated_at, article.verified_at) if d is not None)),
+        "vector": vector,
+        "section_vectors": section_vectors,
     }
 
 

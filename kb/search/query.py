@@ -3,9 +3,10 @@
 An agent types the customer's words mid-call: half-words, typos, pasted error codes, whole
 sentences. The query is built as concepts (a word, a quoted phrase, a code, a synonym span), each
 a clause whose alternatives add up:
-- exact words count fully; typo corrections (only for words the index does not know well) and
+- exact words count fully; typo corrections (only for words the index does not know) and
   prefix completions of the word still being typed count less, so they never outrank exact matches;
-- codes are also looked up whole in the `codes` field, with a strong boost;
+- codes are also looked up whole in the `codes` field, with a strong boost, and the last one also
+  as the start of longer codes ("0x8007" finds 0x80070005), which count far less;
 - synonyms from the vocabulary add the group's other phrasings, slightly discounted;
 - the typed words in order (a pasted message) earn a bonus, checked on the candidates only.
 """
@@ -19,9 +20,17 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from whoosh import query as wq
-from whoosh.reading import IndexReader
+from whoosh.matching import IntersectionMatcher
+from whoosh.reading import IndexReader, TermNotFound
 
-from kb.search.schema import PUBLISHED_SPELLING, code_tokens, phrase_analyzer, spelling_analyzer, text_analyzer
+from kb.search.schema import (
+    PUBLISHED_SPELLING,
+    UNPUBLISHED_SPELLING,
+    code_tokens,
+    phrase_analyzer,
+    spelling_analyzer,
+    text_analyzer,
+)
 from kb.search.scorer import Alternative, Clause, Word
 
 CODE_BOOST = 6.0
@@ -33,11 +42,14 @@ PREFIX_WEIGHT = 0.8
 MAX_PREFIX_TERMS = 8
 MAX_TYPO_TERMS = 3
 MIN_PREFIX_LENGTH = 2
+# A code's completions: longer codes starting with the typed one ("0x8007" -> 0x80070005). They
+# count far less than the whole code, so the article citing exactly what was typed comes first.
+CODE_PREFIX_WEIGHT = 0.25
+MAX_CODE_PREFIX_TERMS = 50
+MIN_CODE_PREFIX_LENGTH = 4
 PHRASE_FIELDS = ("title", "body")
 # Two words in a row are common and costly to check everywhere; a pasted message has more.
 MIN_PHRASE_TERMS, MAX_PHRASE_TERMS = 3, 12
-# A known word is still treated as a possible typo when a close word is this much more common.
-TYPO_DOMINANCE = 20
 # Conversational words that carry no meaning in a long, sentence-style query.
 # Quantifiers and restrictors ("only", "same", "other", "more") stay: in a how-to question they
 # often carry the point ("send only to me", "the same file").
@@ -50,6 +62,7 @@ QUERY_STOP_WORDS = frozenset(
     able something anything thing things possible""".split()
 )
 SENTENCE_LENGTH = 4
+PUBLISHED = "published"  # the status whose words PUBLISHED_SPELLING holds (see spelling_fields)
 _PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -61,6 +74,7 @@ class Concept:
     surface: str
     alternatives: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
     code: str | None = None
+    code_completions: list[str] = field(default_factory=list)  # indexed codes starting with `code`
     quoted: bool = False
     phrase: wq.Query | None = None  # quoted: the articles must hold the words in this order
 
@@ -134,6 +148,31 @@ class Dictionary:
 
     def __init__(self, reader: IndexReader, fieldnames: Sequence[str] = (PUBLISHED_SPELLING,)):
         self.reader, self.fieldnames = reader, tuple(fieldnames)
+        self.is_published_only = PUBLISHED_SPELLING in self.fieldnames and UNPUBLISHED_SPELLING not in self.fieldnames
+
+    def is_known(self, word: str) -> bool:
+        """Whether an article the caller may read holds `word`, as written or in its indexed form.
+
+        The spelling fields keep words as written: when the articles only say "scanners" or
+        "blurs", "scanner" and "blur" are no spelling terms, yet their stems are searched terms
+        that find those articles. Both are read live (without deleted documents), and the stems
+        only in the statuses the spelling fields stand for: a word that only a draft holds must not
+        change what an agent is offered.
+        """
+        spelled = [t.text for t in _analyzers()[1](word)]
+        if any(self._holds(name, term) for name in self.fieldnames for term in spelled):
+            return True
+        return any(self._holds("text", stem, readable=True) for stem in stems(word))
+
+    def _holds(self, fieldname: str, term: str, *, readable: bool = False) -> bool:
+        """Whether a live document holds `term` in `fieldname` (with `readable`, one the caller may read)."""
+        try:
+            matcher = self.reader.postings(fieldname, term)
+            if readable and self.is_published_only:
+                matcher = IntersectionMatcher(matcher, self.reader.postings("status", PUBLISHED))
+        except TermNotFound:
+            return False
+        return matcher.is_active()
 
     def frequency(self, word: str) -> int:
         """In how many readable articles `word` appears."""
@@ -149,9 +188,6 @@ class Dictionary:
     def within(self, word: str, max_edits: int) -> set[str]:
         return {t for name in self.fieldnames for t in self.reader.terms_within(name, word, max_edits, prefix=1)}
 
-    def doc_count(self) -> int:
-        return self.reader.doc_count()
-
 
 def build(
     text: str,
@@ -164,7 +200,10 @@ def build(
     """Build the query for `text`. With `typing`, the last word is still being typed: match it as a prefix.
 
     Completions and corrections come from the `spelling` fields: those of what the caller may read.
+    A single typed letter gives an empty plan: it would complete to most of the vocabulary.
     """
+    if typing and len(text.strip()) < MIN_PREFIX_LENGTH:
+        return QueryPlan([], [], {}, set())
     dictionary = Dictionary(reader, spelling)
     vocabulary = vocabulary or Vocabulary()
     concepts = _concepts(text, vocabulary)
@@ -178,6 +217,9 @@ def build(
             continue
         last = position == len(concepts) - 1
         _expand(concept, dictionary, corrections, prefix=typing and last)
+        if last and concept.code is not None and not concept.quoted:
+            # Typed or pasted, a trailing code may be cut short: "0x8007" is how 0x80070005 begins.
+            concept.code_completions = code_completions(reader, concept.code)
         clause = _clause(concept)
         if clause.alternatives:
             clauses.append(clause)
@@ -279,24 +321,37 @@ def completions(dictionary: Dictionary, prefix: str) -> list[str]:
     return [term for _, term in found[:MAX_PREFIX_TERMS] if term != prefix]
 
 
-def corrections_for(dictionary: Dictionary, word: str) -> list[str]:
-    """Close spellings the index knows much better than `word`, most frequent first.
+def code_completions(reader: IndexReader, code: str) -> list[str]:
+    """The most frequent indexed codes that start with `code`, longer than it (bounded, like completions)."""
+    if len(code) < MIN_CODE_PREFIX_LENGTH:
+        return []
+    found = []
+    for term, info in reader.iter_prefix("codes", code):
+        term = term.decode("utf-8") if isinstance(term, bytes) else term
+        if term != code:
+            found.append((-info.doc_frequency(), term))
+    found.sort()
+    return [term for _, term in found[:MAX_CODE_PREFIX_TERMS]]
 
+
+def corrections_for(dictionary: Dictionary, word: str) -> list[str]:
+    """Close spellings the index knows, for a `word` it does not know, most frequent first.
+
+    A word the articles hold is never corrected, however rare: "blur", "black" and "scanner" are
+    what the agent meant, not typos of the far more common "blue", "back" and "scanned".
     One edit is allowed from 4 letters, two from 8; the first letter must agree, which is
     what people get right and what keeps the scan short.
     """
     if len(word) < 4 or not word.isalpha() or not stems(word):
         return []  # short, a code, or a stop word ("that" is no typo of "than")
-    own = dictionary.frequency(word)
-    if own and own * TYPO_DOMINANCE > dictionary.doc_count():
-        return []  # no word can be that much more common: not worth scanning the vocabulary
+    if dictionary.is_known(word):
+        return []
     max_edits = 2 if len(word) >= 8 else 1
     candidates = []
     for term in dictionary.within(word, max_edits) | _transpositions(dictionary, word):
-        if term != word:
-            frequency = dictionary.frequency(term)
-            if frequency >= max(1, own) * TYPO_DOMINANCE or (own == 0 and frequency > 0):
-                candidates.append((frequency, term))
+        frequency = dictionary.frequency(term)
+        if term != word and frequency > 0:
+            candidates.append((frequency, term))
     candidates.sort(reverse=True)
     return [term for _, term in candidates[:MAX_TYPO_TERMS]]
 
@@ -315,10 +370,22 @@ def _clause(concept: Concept) -> Clause:
     clause = Clause()
     if concept.code:
         clause.alternatives.append(Alternative(((("codes", concept.code, CODE_BOOST),),)))
+    for code in concept.code_completions:
+        clause.alternatives.append(Alternative((_code_word(code),), CODE_PREFIX_WEIGHT))
     for terms, weight in concept.alternatives:
         if terms:
             clause.alternatives.append(Alternative(tuple(_word(term) for term in terms), weight, concept.phrase))
     return clause
+
+
+def _code_word(code: str) -> Word:
+    """A completed code, scored as it would be if typed whole: in `codes`, and in the text as a word.
+
+    The text counts how often an article cites the code: among the articles citing codes of the
+    typed family, the one about them comes before one that lists many codes in passing.
+    """
+    in_text = stems(code)
+    return (("codes", code, CODE_BOOST),) + ((("text", in_text[0], 1.0),) if len(in_text) == 1 else ())
 
 
 def _word(term: str) -> Word:
@@ -336,6 +403,7 @@ def _highlight_terms(concept: Concept) -> set[str]:
     found.update(words(concept.surface))
     if concept.code:
         found.add(concept.code)
+    found.update(concept.code_completions)
     return found
 
 

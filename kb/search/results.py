@@ -33,6 +33,9 @@ class SearchHit:
     updated: str
     verified: str
     score: float
+    by_meaning: bool = False  # found more by similar meaning than by shared words
+    weak: bool = False  # below the confident results (see kb.search.fusion.confident)
+    matched: list[str] = field(default_factory=list)  # suggest: the message's words it holds
 
 
 @dataclass
@@ -51,3 +54,4 @@ class SearchPage:
     suggestion: str | None = None
     filters: Filters = field(default_factory=Filters)
     total_exact: bool = True
+    confident: int = 0  # how many of the ranked results are confident matches (the rest are weak)

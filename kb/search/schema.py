@@ -24,7 +24,9 @@ from whoosh.analysis.filters import STOP_WORDS
 from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 7
+from kb.search.semantic import VECTOR_BYTES
+
+SCHEMA_VERSION = 8
 
 # Weights of an article's parts in the searched `text` field. Customers describe symptoms, so
 # the title and their own phrasings ("what the customer notices") count more than a passing
@@ -247,4 +249,7 @@ def build_schema() -> fields.Schema:
         facets=fields.COLUMN(columns.VarBytesColumn()),
         helpful=fields.COLUMN(columns.NumericColumn("f", default=0.5)),
         fresh_day=fields.COLUMN(columns.NumericColumn("f", default=0.0)),
+        # Meaning (kb.search.semantic): the article's unit vector, and one per section, float16.
+        vector=fields.COLUMN(columns.FixedBytesColumn(VECTOR_BYTES, default=bytes(VECTOR_BYTES))),
+        section_vectors=fields.COLUMN(columns.VarBytesColumn()),
     )

@@ -8,19 +8,25 @@ comes from a partial sort. Whoosh remains the index (storage, analysis, segments
 only the per-posting loop moves to numpy. The scores equal those of Whoosh's BM25F with the
 same parameters (see tests/test_search.py).
 
-Per-segment data (field lengths) is cached by segment id, because segments never change once
-written; per-searcher data (live documents, filters) lives as long as the searcher.
+Per-segment data (each term's decoded postings, field lengths) is kept by segment id in
+kb.search.segments, because segments never change once written: a save adds a small segment
+without throwing away what was read of the big ones. Per-searcher data (live documents, filters,
+and the BM25 scores, which depend on the whole index's statistics) lives as long as the searcher.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Iterable, Sequence
 
 import numpy as np
 from whoosh.matching import wrappers
 from whoosh.reading import TermNotFound
+
+from kb.search import semantic
+from kb.search.segments import SegmentCache
 
 # Filter masks kept per searcher: the status masks every search uses, plus recent product/tag filters.
 MASK_CACHE_ENTRIES = 64
@@ -52,7 +58,7 @@ class Clause:
 class Scorer:
     """Scores queries against one searcher's view of the index."""
 
-    def __init__(self, searcher, *, k1: float, b: float, lengths_cache: dict, term_cache_bytes: int):
+    def __init__(self, searcher, *, k1: float, b: float, segments: SegmentCache, term_cache_bytes: int):
         self.searcher = searcher
         self.k1, self.b = k1, b
         self.size = searcher.doc_count_all()
@@ -61,7 +67,7 @@ class Scorer:
         self.leaves = [
             (leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers() if leaf.reader().segment() is not None
         ]
-        self._lengths_cache = lengths_cache  # (segment id, field) -> lengths; shared across searchers
+        self.segments = segments  # shared by every searcher of the process
         self._lengths: dict[str, np.ndarray] = {}
         self._live: np.ndarray | None = None
         self._masks: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
@@ -90,13 +96,12 @@ class Scorer:
         return self._lengths[fieldname]
 
     def _segment_lengths(self, reader, fieldname: str) -> np.ndarray:
-        key = (reader.segment().segment_id(), fieldname)
-        if key not in self._lengths_cache:
+        def read() -> tuple[np.ndarray]:
             count = reader.doc_count_all()
-            self._lengths_cache[key] = np.fromiter(
-                (reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count)), dtype=np.float32, count=count
-            )
-        return self._lengths_cache[key]
+            lengths = (reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count))
+            return (np.fromiter(lengths, dtype=np.float32, count=count),)
+
+        return self.segments.always(reader.segment().segment_id(), ("lengths", fieldname), read)[0]
 
     def documents_with(self, fieldname: str, texts: Iterable[str]) -> np.ndarray:
         """A mask of the documents holding any of `texts` in `fieldname` (for filters).
@@ -115,23 +120,44 @@ class Scorer:
             self._masks[key] = mask
         return self._masks[key].copy()
 
+    # --- meaning ------------------------------------------------------------------------------
+
+    def similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """Every document's cosine with `vectors` (one unit vector, or the best of several rows)."""
+        parts = [_closest(self._segment_vectors(reader), vectors) for reader, _ in self.leaves]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def section_similarity(self, docnum: int, vectors: np.ndarray) -> list[float]:
+        """Each of a document's sections' cosine with `vectors` (as many sections as were embedded)."""
+        for reader, offset in reversed(self.leaves):
+            if docnum >= offset:
+                data = reader.column_reader("section_vectors", translate=False)[docnum - offset]
+                return _closest(semantic.decode(data), vectors).tolist()
+        return []
+
+    def _segment_vectors(self, reader) -> np.ndarray:
+        def read() -> tuple[np.ndarray]:
+            count = reader.doc_count_all()
+            column = reader.column_reader("vector", translate=False)
+            return (semantic.decode(b"".join(column[d] for d in range(count))),)
+
+        return self.segments.always(reader.segment().segment_id(), "vectors", read)[0]
+
     # --- postings and scores -----------------------------------------------------------------
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """All (document numbers, weights) of a term, read a block at a time."""
         ids, weights = [], []
         for reader, offset in self.leaves:
-            try:
-                matcher = reader.postings(fieldname, text)
-            except TermNotFound:
-                continue
-            while isinstance(matcher, wrappers.WrappingMatcher):  # deletions are masked by live()
-                matcher = matcher.child
-            for block_ids, block_weights in _blocks(matcher):
-                ids.append(block_ids + offset)
-                weights.append(block_weights)
+            segment = reader.segment().segment_id()
+            local_ids, local_weights = self.segments.postings(
+                segment, (fieldname, text), partial(_segment_postings, reader, fieldname, text)
+            )
+            if len(local_ids):
+                ids.append(local_ids + offset)
+                weights.append(local_weights)
         if not ids:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            return _NO_IDS, _NO_WEIGHTS
         return np.concatenate(ids), np.concatenate(weights)
 
     def term_scores(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -212,6 +238,33 @@ class Scorer:
             matching = matching[best]
         order = np.lexsort((matching, -scores[matching]))
         return [(float(scores[d]), int(d)) for d in matching[order]]
+
+
+def _closest(rows: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Each row's cosine with `vectors`: a vector, or (the best of) the rows of a matrix."""
+    if vectors.ndim == 1:
+        return rows @ vectors
+    if not len(rows):
+        return np.zeros(0, dtype=np.float32)
+    return (rows @ vectors.T).max(axis=1)
+
+
+_NO_IDS, _NO_WEIGHTS = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+
+
+def _segment_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """A term's (segment-local document numbers, weights) in one segment, deleted ones included
+    (deletions change without the segment changing: Scorer.live() masks them per searcher)."""
+    try:
+        matcher = reader.postings(fieldname, text)
+    except TermNotFound:
+        return _NO_IDS, _NO_WEIGHTS
+    while isinstance(matcher, wrappers.WrappingMatcher):
+        matcher = matcher.child
+    blocks = list(_blocks(matcher))
+    if not blocks:
+        return _NO_IDS, _NO_WEIGHTS
+    return np.concatenate([i for i, _ in blocks]), np.concatenate([w for _, w in blocks])
 
 
 def _blocks(matcher) -> Iterable[tuple[np.ndarray, np.ndarray]]:

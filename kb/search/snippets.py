@@ -19,6 +19,9 @@ SNIPPET_WIDTH = 240
 # Matches looked at per result: an article repeating a word 100,000 times would otherwise cost
 # every search that shows it a quarter of a second (a real article has tens).
 MAX_MATCHES = 2_000
+# A section's cosine with the query counts as this many distinct matched words: a section close
+# in meaning (0.6) outweighs a single word repeated elsewhere.
+SIMILAR_WEIGHT = 3.0
 
 
 @dataclass
@@ -66,22 +69,34 @@ class Highlighter:
         return Markup("").join(out)
 
 
-def best_snippet(sections: Sequence[Sequence[str]], highlighter: Highlighter, fallback: str) -> Snippet:
-    """The passage of the section that matches the most distinct query words."""
-    best: tuple[int, int] | None = None
+def best_snippet(
+    sections: Sequence[Sequence[str]],
+    highlighter: Highlighter,
+    fallback: str,
+    similar: Sequence[float] | None = None,
+) -> Snippet:
+    """The passage of the section that matches the most distinct query words.
+
+    With `similar` (each section's cosine with the query's meaning), meaning counts as well:
+    a section that says the same thing in other words can win over one that only repeats a word.
+    """
+    best: tuple[float, int] | None = None
     best_section = None
     left = MAX_MATCHES  # for all the sections together
-    for heading, anchor, text in sections:
+    for number, (heading, anchor, text) in enumerate(sections):
         spans, read = highlighter._spans(text, left) if left > 0 else ([], 0)
         left -= read
-        if not spans:
+        meaning = similar[number] if similar is not None and number < len(similar) else None
+        if not spans and meaning is None:
             continue
-        score = (len({term for _, _, term in spans}), len(spans))
+        score = (len({term for _, _, term in spans}) + SIMILAR_WEIGHT * max(0.0, meaning or 0.0), len(spans))
         if best is None or score > best:
             best, best_section = score, (heading, anchor, text, spans)
     if best_section is None:
         return Snippet(escape(_shorten(fallback, SNIPPET_WIDTH)))
     heading, anchor, text, spans = best_section
+    if not spans:
+        return Snippet(escape(_shorten(text, SNIPPET_WIDTH)), heading, anchor)
     start, end = _window(text, spans)
     passage = ("…" if start > 0 else "") + text[start:end].strip() + ("…" if end < len(text) else "")
     return Snippet(highlighter.mark(passage), heading, anchor)

@@ -121,7 +121,45 @@ def _hit_json(hit: kb_search.SearchHit, trust: dict) -> dict:
         "verified_by": trust.get("verified_by"),
         "review_overdue": trust.get("review_overdue", False),
         "score": hit.score,
+        "weak": hit.weak,
         "url": _article_url(hit.slug) + (f"#{hit.anchor}" if hit.anchor else ""),
+    }
+
+
+@bp.route("/suggest", methods=["POST"])
+@role_required()
+def suggest():
+    """The articles a customer's whole message (or a call transcript) needs, with the passage and why.
+
+    A POST: a transcript does not belong in a URL (nor in logs of URLs). Not written to the
+    search log either: a message is the customer's, and the gap report reads the agents' searches.
+    """
+    data = jsonbody.json_object()
+    text = jsonbody.text(data, "text")
+    if not text.strip():
+        raise RequestError("text", "is empty: send the customer's message")
+    if len(text) > kb_search.SUGGEST_MAX_CHARS:
+        raise RequestError("text", f"is longer than the limit of {kb_search.SUGGEST_MAX_CHARS:,} characters")
+    limit = data.get("limit", 5)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 20:
+        raise RequestError("limit", "must be a whole number from 1 to 20")
+    session = get_session()
+    page = kb_search.service().suggest(
+        text, statuses=[Status.PUBLISHED], limit=limit, vocabulary=vocabulary.current_vocabulary(session)
+    )
+    return jsonify(took_ms=page.took_ms, results=[_suggestion_json(hit) for hit in page.hits])
+
+
+def _suggestion_json(hit: kb_search.SearchHit) -> dict:
+    return {
+        "slug": hit.slug,
+        "title": hit.title,
+        "summary": hit.summary,
+        "url": _article_url(hit.slug) + (f"#{hit.anchor}" if hit.anchor else ""),
+        "passage": {"heading": hit.section, "anchor": hit.anchor, "html": str(hit.snippet)},
+        "why": {"matched": hit.matched, "similar_meaning": hit.by_meaning},
+        "score": hit.score,
+        "weak": hit.weak,
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kb import auth, feedback, limits, store, tokens, vocabulary
 from kb.models import Audience, FlagReason, Role, Status
+from kb.search import SUGGEST_MAX_CHARS
 from kb.views.openapi.schema import (
     BOOLEAN,
     CHANGE,
@@ -54,7 +55,35 @@ HIT = obj(
         "verified_by": TEXT_OR_NULL,
         "review_overdue": described(BOOLEAN, "Past its review-by date: the agent should double-check it."),
         "score": NUMBER,
+        "weak": described(BOOLEAN, "A weak match: show it below the confident results."),
         "url": URL,
+    }
+)
+
+SUGGESTION = obj(
+    {
+        "slug": STRING,
+        "title": STRING,
+        "summary": STRING,
+        "url": URL,
+        "passage": described(
+            obj(
+                {
+                    "heading": STRING,
+                    "anchor": STRING,
+                    "html": described(STRING, "HTML: the passage, the message's words in <mark>."),
+                }
+            ),
+            "The section that matches the message best, by its words and its meaning.",
+        ),
+        "why": obj(
+            {
+                "matched": described(STRINGS, "The message's telling words the article holds."),
+                "similar_meaning": described(BOOLEAN, "Found more by similar meaning than by shared words."),
+            }
+        ),
+        "score": NUMBER,
+        "weak": described(BOOLEAN, "A weak match: show it below the confident results."),
     }
 )
 
@@ -343,6 +372,8 @@ SCHEMAS: dict[str, Schema] = {
     **ERROR_SCHEMAS,
     "SearchPage": SEARCH_PAGE,
     "SearchHit": HIT,
+    "Suggestions": obj({"took_ms": NUMBER, "results": array_of("Suggestion")}),
+    "Suggestion": SUGGESTION,
     "ArticleSummary": obj(
         {
             **ARTICLE_SUMMARY_FIELDS,
@@ -410,6 +441,20 @@ SCHEMAS: dict[str, Schema] = {
 
 
 INPUT_SCHEMAS: dict[str, Schema] = {
+    "SuggestInput": with_examples(
+        obj(
+            {
+                "text": described(
+                    {**STRING, "minLength": 1, "maxLength": SUGGEST_MAX_CHARS, "pattern": r"\S"},
+                    "The customer's whole message, or a call transcript.",
+                ),
+                "limit": described({"type": "integer", "minimum": 1, "maximum": 20}, "How many articles (5)."),
+            },
+            required=["text"],
+            closed=False,
+        ),
+        {"text": "Hi, hope you are well. Since Monday Outlook keeps asking for my password. Thanks, Sam"},
+    ),
     "PasswordChange": with_examples(
         obj(
             {

@@ -55,6 +55,25 @@ def search() -> dict[str, Schema]:
                 errors={**invalid("an empty query (`bad_request`)"), **INDEX_UNAVAILABLE},
             )
         },
+        "/suggest": {
+            "post": operation(
+                "suggest",
+                "Suggest articles from a customer's whole message",
+                tag="search",
+                role="any",
+                write=True,
+                body="SuggestInput",
+                description="For a helpdesk panel: the message is read in windows of a few sentences, so a "
+                "problem mentioned in passing is found; each article comes with the passage that matches and "
+                "why (the message's words it holds, or similar meaning). Published articles only; not written "
+                "to the search log.",
+                responses=ok(200, "The best articles, best first.", ref("Suggestions")),
+                errors={
+                    **invalid("no `text`, an empty one or one longer than 20,000 characters; a bad `limit`"),
+                    **INDEX_UNAVAILABLE,
+                },
+            )
+        },
     }
 
 

@@ -1,0 +1,155 @@
+"""Search by meaning: the model loads offline, the fusion keeps exact asks first, suggest reads a
+whole message, and what a search learned of the index survives a small write."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from conftest import client_for, indexed
+from test_search import api, create, slugs
+
+from kb import search as kb_search
+
+CHATTY_EMAIL = (
+    "Hi there, hope your week is going well. We had the quarterly review on Monday and the slides "
+    "looked great, thanks again to your team for the help with the projector last month. "
+    "Anyway, small thing: since this morning my laptop sees the office wireless and says connected, "
+    "but no web page opens at all and Teams says it is offline. My colleague next to me is fine. "
+    "Also, could you tell me whether the canteen card top-up moved to the new portal? "
+    "Our team lunch is on Friday and we are planning a cake for Maria's birthday. Thanks a lot, Sam"
+)
+
+
+def suggest(client, text: str, **fields):
+    return client.post("/api/v1/suggest", json={"text": text, **fields}, headers={"X-CSRFToken": _token(client)})
+
+
+def _token(client) -> str:
+    return client.csrf_token("/")
+
+
+def test_the_model_loads_from_the_installed_package_without_opening_a_socket():
+    """In a fresh interpreter where every socket connection fails, the model still loads and embeds."""
+    script = textwrap.dedent(
+        """
+        import socket
+        def refuse(*args, **kwargs):
+            raise AssertionError("a socket was opened while loading the model")
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+        from kb.search import semantic
+        vectors = semantic.embed(["printer offline", "the printer shows offline", "password expired"])
+        close, far = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
+        assert close > far, (close, far)
+        print("ok", round(close, 3), round(far, 3))
+        """
+    )
+    env = {"HF_HUB_OFFLINE": "0", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok")
+
+
+def test_a_long_text_embeds_in_bounded_memory_and_case_does_not_matter():
+    from kb.search import semantic
+
+    long = "printer " * 200_000  # far past MAX_CHARS: cut, not padded into a huge batch
+    vectors = semantic.embed([long, "PRINTER", "printer", ""])
+    assert vectors.shape == (4, semantic.DIMENSIONS)
+    assert abs(float(vectors[1] @ vectors[2]) - 1.0) < 1e-5
+    assert not vectors[3].any()  # no tokens, no direction
+
+
+def test_meaning_finds_an_article_that_shares_no_word_with_the_query(app):
+    admin = client_for(app, "admin")
+    create(
+        admin,
+        title="WiFi drops every few minutes",
+        body="## What the customer notices\n\nThe laptop loses its network link, then rejoins.\n",
+    )
+    create(admin, title="Paper jam in the tray", body="Pages crumple inside the printer.\n")
+    create(admin, title="Second screen stays black", body="The monitor shows no signal.\n")
+    # No article holds any of these words (nor a stem of one): words alone find nothing.
+    body = api(admin, "wireless keeps disconnecting")
+    assert body["results"][0]["slug"] == "wifi-drops-every-few-minutes", body
+    assert body["results"][0]["snippet"], "a passage is shown for an article found by meaning"
+    assert all(r["weak"] for r in body["results"][1:]), "the unrelated ones are weak matches at best"
+
+
+def test_error_codes_and_quoted_phrases_keep_winning_over_meaning(app):
+    admin = client_for(app, "admin")
+    create(admin, title="Update error 0x8024a0ff", body="Windows Update stops with 0x8024a0ff.\n")
+    create(
+        admin,
+        title="Windows Update fails to install",
+        body="Updates keep failing, the update history shows errors, the install never finishes.\n",
+    )
+    assert slugs(admin, "windows update fails to install 0x8024a0ff")[0] == "update-error-0x8024a0ff"
+    body = api(admin, 'windows update fails to install "stops with"')
+    assert body["results"][0]["slug"] == "update-error-0x8024a0ff"
+    assert [r["weak"] for r in body["results"]] == [False, True], "without the phrase asked for: a weak match"
+
+
+def test_weak_matches_are_marked_below_the_confident_ones(agent):
+    body = api(agent, "printer offline")
+    flags = [r["weak"] for r in body["results"]]
+    assert flags[0] is False
+    assert flags == sorted(flags), "weak results come after every confident one"
+    assert True in flags, "a two-word query over the starter articles has weaker matches too"
+
+
+def test_suggest_finds_the_problem_mentioned_in_passing(agent):
+    response = suggest(agent, CHATTY_EMAIL)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    top3 = [r["slug"] for r in body["results"][:3]]
+    assert "wifi-connected-no-internet" in top3, top3
+    best = next(r for r in body["results"] if r["slug"] == "wifi-connected-no-internet")
+    assert best["passage"]["html"] and "/articles/wifi-connected-no-internet" in best["url"]
+    assert best["why"]["matched"] or best["why"]["similar_meaning"]
+
+
+def test_suggest_reads_a_long_transcript(agent):
+    filler = "Agent: okay, let me note that down. Customer: sure, no problem, take your time. " * 120
+    transcript = filler + "Customer: my Outlook keeps asking for my password every few minutes. " + filler
+    assert len(transcript) < kb_search.SUGGEST_MAX_CHARS
+    response = suggest(agent, transcript, limit=3)
+    assert response.status_code == 200
+    assert "outlook-keeps-asking-for-password" in [r["slug"] for r in response.get_json()["results"]]
+
+
+def test_suggest_refuses_empty_too_long_and_bad_limits_clearly(agent):
+    for payload, field in (
+        ({"text": "   "}, "text"),
+        ({"text": "x" * (kb_search.SUGGEST_MAX_CHARS + 1)}, "text"),
+        ({"text": "printer", "limit": 0}, "limit"),
+        ({"text": "printer", "limit": "5"}, "limit"),
+        ({"text": ["printer"]}, "text"),
+    ):
+        response = agent.post("/api/v1/suggest", json=payload, headers={"X-CSRFToken": _token(agent)})
+        assert response.status_code == 400, payload
+        assert field in response.get_data(as_text=True), payload
+
+
+def test_suggest_with_a_session_cookie_needs_the_csrf_token(agent):
+    assert agent.post("/api/v1/suggest", json={"text": "printer offline"}).status_code == 400
+
+
+def test_what_a_search_read_of_the_big_segment_survives_a_small_write(admin):
+    """A save adds a small segment; the postings and vectors read from the others are kept."""
+    slugs(admin, "printer offline queue")
+    segments = admin.application.extensions["kb.search"]._segments
+    before = set(segments._postings) | set(segments._always)
+    assert before
+    create(admin, title="A brand new article about scanners", body="The scanner is not found.\n")
+    indexed(admin.application)
+    slugs(admin, "printer offline queue")
+    after = set(segments._postings) | set(segments._always)
+    kept = before & after
+    assert kept == before, "the entries of segments the write did not replace were thrown away"
+    new = {key[0] for key in after} - {key[0] for key in before}
+    assert new, "the new segment was read as well"
