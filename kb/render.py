@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from html import unescape
@@ -44,7 +45,7 @@ ALLOWED_TAGS = {
     "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title", "id"},
+    "a": {"href", "title", "id", "aria-label"},
     "abbr": {"title"},
     "img": {"src", "alt", "title", "width", "height"},
     "code": {"class"},
@@ -203,6 +204,7 @@ class DocFxExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.preprocessors.register(_DocFxLines(md), "kb_docfx_lines", 25)
         md.treeprocessors.register(_Alerts(md), "kb_alerts", 5)
+        md.treeprocessors.register(_NamedPermalinks(md), "kb_named_permalinks", 3)
 
 
 class ArticleLinksExtension(Extension):
@@ -249,6 +251,25 @@ def _image_markdown(match: re.Match[str]) -> str:
     attrs = dict(_ATTR.findall(match.group(1)))
     alt = attrs.get("alt-text", "").replace("]", "")
     return f"![{alt}]({attrs.get('source', '').replace(' ', '%20')})"
+
+
+class _NamedPermalinks(Treeprocessor):
+    """Name each heading's "#" link after its heading: a screen reader's list of links would
+    otherwise offer a row of identical "#". Runs after the toc extension, which adds the links and
+    leaves each heading's plain-text name in `md.toc_tokens`."""
+
+    def run(self, root: etree.Element) -> None:
+        names = dict(_toc_names(getattr(self.md, "toc_tokens", [])))
+        for permalink in root.iter("a"):
+            name = names.get(permalink.get("href", "")[1:]) if permalink.get("class") == "anchor" else None
+            if name:
+                permalink.set("aria-label", f"Link to section {name}")
+
+
+def _toc_names(tokens: list[dict]) -> Iterator[tuple[str, str]]:
+    for token in tokens:
+        yield token["id"], " ".join(unescape(token["name"]).split())
+        yield from _toc_names(token.get("children", []))
 
 
 class _Alerts(Treeprocessor):

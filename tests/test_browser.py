@@ -74,7 +74,12 @@ def wait(driver, condition, timeout: float = 10):
 
 @pytest.fixture
 def browser(chromium, server):
-    """The browser, freshly logged in as the admin and on the search page.
+    """The browser, freshly logged in as the admin and on the search page."""
+    return sign_in(chromium, server)
+
+
+def sign_in(chromium, server):
+    """Log the browser in as the admin, onto the search page.
 
     Cookies are cleared first, so no test depends on where an earlier one left the browser.
     """
@@ -118,8 +123,10 @@ def test_type_choose_with_arrows_open_with_enter(browser, server):
     results = browser.find_elements(By.CSS_SELECTOR, ".result")
     assert "is-active" in results[0].get_attribute("class")
     assert "is-active" not in results[1].get_attribute("class")
-    assert box.get_attribute("aria-activedescendant") == results[0].get_attribute("id")
-    target = results[0].find_element(By.CSS_SELECTOR, "a.result-link").get_attribute("href")
+    option = results[0].find_element(By.CSS_SELECTOR, "a.result-link")
+    assert box.get_attribute("aria-activedescendant") == option.get_attribute("id")
+    assert option.get_attribute("role") == "option" and option.get_attribute("aria-selected") == "true"
+    target = option.get_attribute("href")
     box.send_keys(Keys.ENTER)
     wait(browser, lambda d: "/articles/" in d.current_url)
     assert browser.current_url == target

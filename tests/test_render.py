@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kb.render import render_article, to_html
+
 ATTACKS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
@@ -121,6 +123,13 @@ def test_article_page_outlines_its_sections_for_jumping_during_a_call(author):
         "how-to-confirm",
         "resolution",
     ]
+
+
+def test_heading_links_are_named_after_their_heading():
+    html = to_html("## Resolution *steps* & checks\n\nText.\n\n### Why `0x80070005`?\n\nMore.\n")
+    assert 'aria-label="Link to section Resolution steps &amp; checks"' in html
+    assert 'aria-label="Link to section Why 0x80070005?"' in html
+    assert "Link to section" not in render_article("## Resolution\n\nText.\n").text, "names are not indexed"
 
 
 def test_short_article_has_no_outline(author):
