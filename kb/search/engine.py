@@ -183,21 +183,29 @@ class SearchService:
         started = time.perf_counter()
         statuses = list(statuses)
         with self.reading() as snapshot:
-            searcher = snapshot.searcher
-            reading = suggest.read(text, lambda stem: searcher.doc_frequency("text", stem), searcher.doc_count())
+            searcher, scorer = snapshot.searcher, snapshot.scorer
+            reading = suggest.read(text)
             spelling = spelling_fields(s.value for s in statuses)
-            plan = build(" ".join(reading.words), searcher.reader(), vocabulary, spelling=spelling)
-            plan.in_order, plan.corrections = None, {}  # the words are the index's own, in no order
-            meaning = reading.vectors if len(reading.vectors) else None
-            page = SearchPage(query=text[:200], total=0, took_ms=0.0)
+            mask = _filter_mask(scorer, statuses, Filters()) & scorer.live()
+            similarity = scorer.similarities(reading.vectors)  # (documents, windows)
             stored: dict[int, dict] = {}
-            ranked = _ranked(snapshot.scorer, plan, statuses, Filters(), stored, meaning)
-            page.total, page.confident = len(ranked), fusion.confident(ranked)
-            highlighter = Highlighter(plan.highlight)
+            best: dict[int, tuple[fusion.Fused, int]] = {}  # docnum -> its best window's candidate
+            plans = {
+                window: build(reading.windows[window], searcher.reader(), vocabulary, spelling=spelling, correct=False)
+                for window in suggest.to_score(reading, similarity, mask)
+            }
+            for window, plan in plans.items():
+                for found in _candidates(scorer, plan, mask, stored, similarity[:, window]):
+                    if found.docnum not in best or found.score > best[found.docnum][0].score:
+                        best[found.docnum] = (found, window)
+            ranked = _rerank(searcher, [found for found, _ in best.values()])
+            page = SearchPage(query=text[:200], total=len(ranked), took_ms=0.0, confident=fusion.confident(ranked))
             for position, (score, found) in enumerate(ranked[:limit]):
+                window = best[found.docnum][1]
                 fields = _stored(searcher, found.docnum, stored)
-                hit = _hit(snapshot, fields, score, found, highlighter, meaning, position)
-                hit.matched = _matched(snapshot.scorer, found.docnum, reading.words)
+                highlighter = Highlighter(plans[window].highlight)
+                hit = _hit(snapshot, fields, score, found, highlighter, reading.vectors[window], position)
+                hit.matched = _matched(scorer, found.docnum, suggest.words_of(reading.windows[window]))
                 hit.weak = position >= page.confident
                 page.hits.append(hit)
         page.took_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -262,13 +270,19 @@ def _ranked(
     Text matches beyond CANDIDATES are not counted: counting every article that shares one word
     with a long query would cost more than it tells an agent. `stored` caches the stored fields read.
     """
-    scores = scorer.scores(plan.clauses)
     mask = _filter_mask(scorer, statuses, filters) & scorer.live()
+    similarity = scorer.similarity(meaning) if meaning is not None else None
+    return _rerank(scorer.searcher, _candidates(scorer, plan, mask, stored, similarity))
+
+
+def _candidates(
+    scorer: Scorer, plan: QueryPlan, mask: np.ndarray, stored: dict, similarity: np.ndarray | None
+) -> list[fusion.Fused]:
+    """The text matches of `plan` and the articles closest in meaning, fused (before the prior)."""
+    scores = scorer.scores(plan.clauses)
     if plan.in_order is not None:
         _reward_typed_order(scorer, plan, scores, mask, stored)
-    similarity = scorer.similarity(meaning) if meaning is not None else None
-    candidates = fusion.fuse(scores, scorer.top(scores, mask, CANDIDATES), similarity, mask, _exact(scorer, plan))
-    return _rerank(scorer.searcher, candidates)
+    return fusion.fuse(scores, scorer.top(scores, mask, CANDIDATES), similarity, mask, _exact(scorer, plan))
 
 
 def _matched(scorer: Scorer, docnum: int, wanted: dict[str, tuple[str, str]]) -> list[str]:

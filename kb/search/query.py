@@ -196,10 +196,13 @@ def build(
     *,
     typing: bool = False,
     spelling: Sequence[str] = (PUBLISHED_SPELLING,),
+    correct: bool = True,
 ) -> QueryPlan:
     """Build the query for `text`. With `typing`, the last word is still being typed: match it as a prefix.
 
     Completions and corrections come from the `spelling` fields: those of what the caller may read.
+    Without `correct`, unknown words are not looked up for typos (a pasted message is full of
+    names and small talk the index never holds, and each lookup walks the term dictionary).
     A single typed letter gives an empty plan: it would complete to most of the vocabulary.
     """
     if typing and len(text.strip()) < MIN_PREFIX_LENGTH:
@@ -216,7 +219,7 @@ def build(
         if is_sentence and not concept.quoted and concept.code is None and concept.surface in QUERY_STOP_WORDS:
             continue
         last = position == len(concepts) - 1
-        _expand(concept, dictionary, corrections, prefix=typing and last)
+        _expand(concept, dictionary, corrections, prefix=typing and last, correct=correct)
         if last and concept.code is not None and not concept.quoted:
             # Typed or pasted, a trailing code may be cut short: "0x8007" is how 0x80070005 begins.
             concept.code_completions = code_completions(reader, concept.code)
@@ -288,7 +291,9 @@ def _word_concepts(text: str, vocabulary: Vocabulary) -> list[Concept]:
     return concepts
 
 
-def _expand(concept: Concept, dictionary: Dictionary, corrections: dict[str, str], *, prefix: bool) -> None:
+def _expand(
+    concept: Concept, dictionary: Dictionary, corrections: dict[str, str], *, prefix: bool, correct: bool = True
+) -> None:
     """Add typo corrections and prefix completions to a single-word concept."""
     if concept.quoted or concept.code is not None or " " in concept.surface:
         return
@@ -299,7 +304,7 @@ def _expand(concept: Concept, dictionary: Dictionary, corrections: dict[str, str
     for completion in completed:
         concept.alternatives.append((stems(completion), PREFIX_WEIGHT))
     # A word still being typed is not a typo while it is the start of known words.
-    close = [] if completed else corrections_for(dictionary, word)
+    close = [] if completed or not correct else corrections_for(dictionary, word)
     if close:
         corrections[word] = close[0]
         for candidate in close:

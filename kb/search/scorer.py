@@ -127,6 +127,11 @@ class Scorer:
         parts = [_closest(self._segment_vectors(reader), vectors) for reader, _ in self.leaves]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
+    def similarities(self, vectors: np.ndarray) -> np.ndarray:
+        """Every document's cosine with each row of `vectors`: shape (documents, rows)."""
+        parts = [self._segment_vectors(reader) @ vectors.T for reader, _ in self.leaves]
+        return np.concatenate(parts) if parts else np.zeros((0, len(vectors)), dtype=np.float32)
+
     def section_similarity(self, docnum: int, vectors: np.ndarray) -> list[float]:
         """Each of a document's sections' cosine with `vectors` (as many sections as were embedded)."""
         for reader, offset in reversed(self.leaves):

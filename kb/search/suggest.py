@@ -1,22 +1,20 @@
 """Reading a customer's whole message (or a call transcript) for the problem it mentions.
 
 Pasted into search, a chatty e-mail is a query of a hundred words where the problem is one
-sentence among greetings and stories: every word counts the same, and the article that shares
-the most of them wins. Suggest reads it the way an agent would:
-- the message is cut into windows of a few sentences, and an article is as close in meaning as
-  its closest window, so one sentence about the problem is enough;
-- of its words, only the few the knowledge base finds most telling (rare in the index, repeated
-  in the message) are searched as words.
+sentence among greetings and stories: every word counts the same, and the article sharing the
+most of them wins. Suggest reads it the way an agent would: in windows of a few sentences, each
+scored like a search (words and meaning), and an article is as good as its best window. So one
+sentence about the problem is enough, and the small talk around it cannot add up.
 
-All of it is bounded: MAX_CHARS of text, MAX_WINDOWS vectors and MAX_KEYWORDS words per message,
-whatever is pasted.
+All of it is bounded, whatever is pasted: MAX_CHARS of text, MAX_WINDOWS vectors, and words
+scored for MAX_SCORED_WINDOWS windows (the ones closest in meaning to some article, and any
+quoting an error code).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +26,7 @@ from kb.search.schema import code_tokens
 MAX_CHARS = 20_000
 MAX_WINDOWS = 64
 WINDOW_WORDS = 25
-MAX_KEYWORDS = 16
+MAX_SCORED_WINDOWS = 6
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 # "Agent:", "Customer:", "Sam (10:02):" at the start of a transcript's line or sentence.
 _SPEAKER = re.compile(r"^\s*[\w .'()-]{1,30}:\s+")
@@ -36,20 +34,42 @@ _SPEAKER = re.compile(r"^\s*[\w .'()-]{1,30}:\s+")
 
 @dataclass
 class Reading:
-    """What suggest takes from a message."""
+    """A message cut into windows, with each window's vector (rows aligned with the windows)."""
 
     windows: list[str]
-    vectors: np.ndarray  # (len(windows) + 1, 256): each window's, then the whole message's
-    words: dict[str, tuple[str, str]]  # word to search -> (index field, term): a stem or a code
+    vectors: np.ndarray  # (len(windows), 256), unit rows
 
 
-def read(text: str, doc_frequency, doc_count: int) -> Reading:
-    """Windows and their vectors, and the telling words (by `doc_frequency(stem)` in the index)."""
-    said = sentences(text[:MAX_CHARS])
-    windows = windows_of(said)
-    vectors = semantic.embed(windows) if windows else np.zeros((0, semantic.DIMENSIONS), np.float32)
-    vectors = vectors[np.linalg.norm(vectors, axis=1) > 0]
-    return Reading(windows, vectors, telling_words(" ".join(said), doc_frequency, doc_count))
+def read(text: str) -> Reading:
+    """The message's windows that carry any meaning, and their vectors."""
+    windows = windows_of(sentences(text[:MAX_CHARS]))
+    vectors = semantic.embed(windows) if windows else np.zeros((0, semantic.DIMENSIONS), dtype=np.float32)
+    kept = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0)
+    return Reading([windows[i] for i in kept], vectors[kept])
+
+
+def to_score(reading: Reading, similarity: np.ndarray, allowed: np.ndarray) -> list[int]:
+    """The windows worth scoring by their words: every one of a short message; of a long one,
+    those quoting an error code, then those closest in meaning to some article the reader may see."""
+    count = len(reading.windows)
+    if count <= MAX_SCORED_WINDOWS:
+        return list(range(count))
+    closest = np.where(allowed[:, None], similarity, -1.0).max(axis=0) if len(similarity) else np.zeros(count)
+    quoting = [i for i in range(count) if code_tokens(reading.windows[i])]
+    ranked = quoting + [int(i) for i in np.argsort(-closest, kind="stable") if int(i) not in quoting]
+    return sorted(ranked[:MAX_SCORED_WINDOWS])
+
+
+def words_of(window: str) -> dict[str, tuple[str, str]]:
+    """The window's words worth naming as matched: word -> (index field, term)."""
+    found: dict[str, tuple[str, str]] = {code: ("codes", code) for code in code_tokens(window)}
+    for word in words(window):
+        if word in QUERY_STOP_WORDS or len(word) < 3 or word.isdigit() or word in found:
+            continue
+        analyzed = stems(word)
+        if len(analyzed) == 1:
+            found[word] = ("text", analyzed[0])
+    return found
 
 
 def sentences(text: str) -> list[str]:
@@ -82,33 +102,3 @@ def windows_of(sentences: list[str]) -> list[str]:
     if current:
         windows.append(" ".join(current))
     return windows[:MAX_WINDOWS]
-
-
-def telling_words(text: str, doc_frequency, doc_count: int) -> dict[str, tuple[str, str]]:
-    """The MAX_KEYWORDS words of `text` that say most about which article it needs.
-
-    Each word is weighed by its rarity in the index (idf) and how often the message repeats it;
-    words the index does not hold, and conversational ones, are left out. Error codes always
-    count: they are the most exact thing a customer can quote.
-    """
-    codes = list(dict.fromkeys(code_tokens(text)))[:MAX_KEYWORDS]
-    counts: Counter[str] = Counter()
-    surface: dict[str, str] = {}
-    for word in words(text):
-        if word in QUERY_STOP_WORDS or len(word) < 3 or word.isdigit():
-            continue
-        analyzed = stems(word)
-        if len(analyzed) != 1:
-            continue
-        counts[analyzed[0]] += 1
-        surface.setdefault(analyzed[0], word)
-    weighed = []
-    for stem, count in counts.items():
-        frequency = doc_frequency(stem)
-        if frequency:
-            weighed.append((math.log(1 + doc_count / frequency) * (1 + math.log(count)), stem))
-    weighed.sort(key=lambda pair: (-pair[0], pair[1]))
-    chosen = {code: ("codes", code) for code in codes}
-    for _, stem in weighed[: MAX_KEYWORDS - len(chosen)]:
-        chosen[surface[stem]] = ("text", stem)
-    return chosen
