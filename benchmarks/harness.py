@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -89,9 +89,14 @@ class KbInstance:
         return time.perf_counter() - started
 
     def create_agent(self) -> None:
-        """An agent user and an API token for it (the token is the last line `kb token create` prints)."""
-        self.run("user", "add", AGENT_USER, "--role", "agent", "--password", AGENT_PASSWORD)
-        self.token = self.run("token", "create", AGENT_USER).strip().splitlines()[-1].strip()
+        """An agent user and an API token for it, used by `search`."""
+        self.token = self.create_user(AGENT_USER, "agent")
+
+    def create_user(self, name: str, role: str) -> str:
+        """A user with `role` and an API token for it (the last line `kb token create` prints)."""
+        self.run("user", "add", name, "--role", role, "--password", AGENT_PASSWORD)
+        self.tokens[name] = self.run("token", "create", name).strip().splitlines()[-1].strip()
+        return self.tokens[name]
 
     def start(self, *serve_args: str) -> None:
         """Start `kb serve --port 0` (by default with 4 threads) and wait for the line that says where it listens."""
@@ -164,11 +169,75 @@ def snapshot_kb(repo: Path, folder: Path) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class QueryRules:
+    """What kb leaves out of a query and completes in it, so a reference can be given the same.
+
+    `stop_words` are dropped from every query, `sentence_stop_words` too once a query has
+    `sentence_length` words or more; words shorter than `min_word` carry nothing. The last word of
+    a query still being typed is matched as a prefix from `min_prefix` letters, stop word or not.
+    """
+
+    stop_words: frozenset[str] = frozenset()
+    sentence_stop_words: frozenset[str] = frozenset()
+    sentence_length: int = 4
+    min_word: int = 2
+    min_prefix: int = 2
+    source: dict[str, str] = field(default_factory=dict, compare=False)  # where each list came from
+
+    def kept(self, text: str, *, typing: bool) -> tuple[list[str], str | None]:
+        """The words of `text` a search keeps, and the word being typed (None when there is none)."""
+        tokens = [t.lower() for t in re.findall(r"\w+", text)]
+        typed = tokens.pop() if typing and tokens and not text[-1:].isspace() else None
+        if typed is not None and len(typed) < self.min_prefix:
+            typed = None
+        dropped = self.stop_words
+        if len(tokens) + (typed is not None) >= self.sentence_length:
+            dropped = dropped | self.sentence_stop_words
+        return [t for t in tokens if len(t) >= self.min_word and t not in dropped], typed
+
+
+# kb's lists, read from the measured code (not copied: they change with kb). The sentence list
+# lives in the query builder; a kb without one gets none.
+_RULES_PROBE = """
+import json, sys
+sys.path.pop(0)
+from kb.search.schema import STOP_WORDS
+from kb.search import query
+print(json.dumps({
+    "stop_words": sorted(STOP_WORDS),
+    "sentence_stop_words": sorted(getattr(query, "QUERY_STOP_WORDS", ())),
+    "sentence_length": getattr(query, "SENTENCE_LENGTH", 4),
+    "min_prefix": getattr(query, "MIN_PREFIX_LENGTH", 2),
+}))
+"""
+
+
+def kb_query_rules(source: Path | None = None) -> QueryRules:
+    """kb's stop words and prefix rule, imported from the kb at `source` (a snapshot) or installed."""
+    env = {**os.environ, **({"PYTHONPATH": str(source)} if source is not None else {})}
+    done = subprocess.run([sys.executable, "-c", _RULES_PROBE], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"could not read kb's stop words:\n{done.stderr}")
+    found = json.loads(done.stdout)
+    return QueryRules(
+        stop_words=frozenset(found["stop_words"]),
+        sentence_stop_words=frozenset(found["sentence_stop_words"]),
+        sentence_length=int(found["sentence_length"]),
+        min_prefix=int(found["min_prefix"]),
+        source={
+            "stop_words": "kb.search.schema.STOP_WORDS",
+            "sentence_stop_words": "kb.search.query.QUERY_STOP_WORDS" if found["sentence_stop_words"] else "none",
+        },
+    )
+
+
 class Fts5Reference:
     """SQLite FTS5 over the same articles: one table (title, summary, body), bm25 ranking.
 
     The porter tokenizer is used because kb stems too; without it FTS5 would do less work per
-    query than kb and look faster for a reason that has nothing to do with speed.
+    query than kb and look faster for a reason that has nothing to do with speed. Queries get
+    kb's conveniences (`rules`): its stop words dropped, the word being typed as a prefix.
     """
 
     COLUMNS = ("title", "summary", "body")
@@ -177,7 +246,8 @@ class Fts5Reference:
         "WHERE t MATCH ? ORDER BY bm25(t, 10.0, 5.0, 1.0) LIMIT ?"
     )
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, rules: QueryRules | None = None):
+        self.rules = rules or QueryRules()
         self.db = sqlite3.connect(path)
         if not fts5_available(self.db):
             raise RuntimeError("this Python's sqlite3 has no FTS5 module")
@@ -195,7 +265,7 @@ class Fts5Reference:
 
     def search(self, text: str, *, typing: bool = False, limit: int = 10) -> SearchResponse:
         """The same query, in process: rank, take the top `limit` and build their snippets."""
-        expression = fts5_expression(text, typing=typing)
+        expression = fts5_expression(text, typing=typing, rules=self.rules)
         started = time.perf_counter()
         rows = self.db.execute(self.SQL, (expression, limit)).fetchall() if expression else []
         wall_ms = (time.perf_counter() - started) * 1000
@@ -214,15 +284,15 @@ def fts5_available(db: sqlite3.Connection) -> bool:
         return False
 
 
-def fts5_expression(text: str, *, typing: bool = False) -> str:
-    """An FTS5 query: every token quoted (so no input is a syntax error), OR-ed like kb's concepts.
+def fts5_expression(text: str, *, typing: bool = False, rules: QueryRules | None = None) -> str:
+    """An FTS5 query: the words kb keeps, each quoted (so no input is a syntax error), OR-ed.
 
     OR, not FTS5's default AND: kb ranks any article matching some of the words, and an AND of a
-    ten-word sentence would match almost nothing and cost FTS5 almost nothing. A word still being
-    typed becomes a prefix query (`"passw"*`); typos are passed as they are.
+    ten-word sentence would match almost nothing and cost FTS5 almost nothing. The word still
+    being typed becomes a prefix query (`"passw"*`); typos are passed as they are.
     """
-    tokens = [t for t in text.split() if re.search(r"\w", t)]
-    quoted = ['"' + t.replace('"', '""') + '"' for t in tokens]
-    if typing and quoted and not text[-1:].isspace():
-        quoted[-1] += "*"
+    kept, typed = (rules or QueryRules()).kept(text, typing=typing)
+    quoted = ['"' + t.replace('"', '""') + '"' for t in kept]
+    if typed is not None:
+        quoted.append('"' + typed.replace('"', '""') + '"*')
     return " OR ".join(quoted)

@@ -1,12 +1,23 @@
-"""Search latency of kb at 1k, 10k and 50k articles, beside an SQLite FTS5 reference.
+"""Search latency of kb at 1k, 10k and 50k articles, idle, cold, under writes and with 4 clients.
 
 Why: agents search while the customer talks, and search-as-you-type fires on every key, so a
 slow query is felt at once. This measures what a helpdesk tool would see (HTTP to a real `kb
-serve`, token auth, JSON) for five kinds of query agents type, at corpus sizes kb must handle,
-and how far each is from a plain FTS5 baseline on the same machine. It also times `kb import`
-and `kb reindex`, since those bound how fast a large knowledge base can be brought in or repaired.
+serve`, token auth, JSON, snippets) for five kinds of query agents type, at corpus sizes kb must
+handle, and how far each is from a plain FTS5 baseline given the same conveniences on the same
+machine. Each mode runs the same queries on a freshly started server:
+
+- idle: one client, nothing else happening;
+- cold: the same with kb's caches off (KB_SEARCH_TERM_CACHE_MB=0);
+- writes: one client while an author saves an article every second through the API and an
+  agent votes at a steady rate;
+- concurrent: 4 clients at once, each sending its share of the queries back to back, under
+  the same writes.
+
+It also times `kb import` and `kb reindex`, since those bound how fast a large knowledge base can
+be brought in or repaired.
 
     .venv/bin/python benchmarks/latency.py [--sizes 1000,10000,50000] [--per-class 200]
+                                           [--modes idle,cold,writes,concurrent]
                                            [--out PATH] [--compare PREVIOUS.json]
 
 Progress goes to stderr, the tables to stdout, the raw figures to a JSON file.
@@ -16,32 +27,57 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
+import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import Article, Generator, write_corpus  # noqa: E402
-from harness import Fts5Reference, KbInstance, snapshot_kb  # noqa: E402
+from corpus import SEED, Article, Generator, write_corpus  # noqa: E402
+from harness import Fts5Reference, KbInstance, QueryRules, kb_query_rules, snapshot_kb  # noqa: E402
 from metrics import distribution  # noqa: E402
-from queries import CLASSES, Query, QuerySet, build_queries  # noqa: E402
+from queries import CLASSES, TYPED_CLASSES, Query, QuerySet, build_queries  # noqa: E402
+from traffic import Client, Recorder, _request, _save  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS_DIR = REPO / "benchmarks" / "runs"
 DEFAULT_SIZES = (1_000, 10_000, 50_000)
 SYNONYMS_FILE = "synonyms.yaml"
-# p95 targets by corpus size: a size is held to the target of the smallest listed size >= it.
-TARGETS_MS = {10_000: 100.0, 50_000: 250.0}
+# The order modes run in: the two with writes last, since their saves change the index.
+MODES = ("idle", "cold", "writes", "concurrent")
+MODE_TITLES = {
+    "idle": "idle, one client",
+    "cold": "cold (caches off), one client",
+    "writes": "under writes, one client",
+    "concurrent": "under writes, 4 clients",
+}
+MODE_COLUMNS = {"idle": "idle", "cold": "cold", "writes": "writes", "concurrent": "writes, 4 clients"}
+# p95 targets per mode and corpus size: a size is held to the target of the smallest listed size >= it.
+TARGETS_MS: dict[str, dict[int, float]] = {
+    "idle": {10_000: 100.0, 50_000: 250.0},
+    "cold": {},
+    "writes": {10_000: 100.0, 50_000: 250.0},
+    "concurrent": {10_000: 200.0},
+}
+CLIENTS = 4
+AUTHOR_USER = "bench-author"  # saves articles in the writes modes (the agent votes)
+SAVE_EVERY_S = 1.0  # an author saves an article this often while the writes modes measure
+VOTES_PER_S = 2.0  # and agents vote (helpful or not) at this rate
+EDITED_ARTICLES = 20  # the author edits these, picked with a fixed seed
+FIRST_WRITES_TIMEOUT_S = 60.0
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -49,15 +85,30 @@ TARGETS_MS = {10_000: 100.0, 50_000: 250.0}
 
 @dataclass
 class Sample:
-    """One measured query: its text and what each system took and returned."""
+    """One measured query: its text and what kb took and returned."""
 
     query: str
     kb_ms: float
     took_ms: float
     kb_hits: int
-    fts5_ms: float = 0.0
-    fts5_hits: int = 0
     error: str = ""
+
+
+@dataclass
+class Fts5Sample:
+    query: str
+    ms: float
+    hits: int
+
+
+@dataclass
+class Options:
+    """How each mode is run (from the command line)."""
+
+    modes: tuple[str, ...] = MODES
+    clients: int = CLIENTS
+    save_every: float = SAVE_EVERY_S
+    votes_per_s: float = VOTES_PER_S
 
 
 def progress(message: str) -> None:
@@ -74,29 +125,163 @@ def interleaved(queries: QuerySet) -> list[Query]:
     return [measured[kind][i] for i in range(len(measured[CLASSES[0]])) for kind in CLASSES]
 
 
-def measure_kb(kb: KbInstance, queries: QuerySet) -> dict[str, list[Sample]]:
-    """Warm up, then send every measured query once, one after the other."""
-    for query in queries.warmup:
-        kb.search(query.text, typing=query.typing)
+def send(kb: KbInstance, query: Query) -> Sample:
+    """One query as a helpdesk tool sends it; a failure is recorded, not raised."""
+    try:
+        response = kb.search(query.text, typing=query.typing)
+        return Sample(query.text, response.wall_ms, response.took_ms, response.hits)
+    except (urllib.error.URLError, OSError, ValueError) as exc:  # counted and shown, not fatal
+        return Sample(query.text, 0.0, 0.0, 0, error=f"{type(exc).__name__}: {exc}")
+
+
+def by_class(sent: Sequence[tuple[Query, Sample]]) -> dict[str, list[Sample]]:
     samples: dict[str, list[Sample]] = {kind: [] for kind in CLASSES}
-    for query in interleaved(queries):
-        try:
-            response = kb.search(query.text, typing=query.typing)
-            samples[query.kind].append(Sample(query.text, response.wall_ms, response.took_ms, response.hits))
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # counted and shown, not fatal
-            samples[query.kind].append(Sample(query.text, 0.0, 0.0, 0, error=f"{type(exc).__name__}: {exc}"))
+    for query, sample in sent:
+        samples[query.kind].append(sample)
     return samples
 
 
-def measure_fts5(fts: Fts5Reference, queries: QuerySet, samples: dict[str, list[Sample]]) -> None:
-    """Run the same queries on FTS5, in the same order, and record them beside kb's figures."""
+def measure_one_client(kb: KbInstance, queries: QuerySet) -> dict[str, list[Sample]]:
+    """Send every measured query once, one after the other."""
+    return by_class([(query, send(kb, query)) for query in interleaved(queries)])
+
+
+def measure_clients(kb: KbInstance, queries: QuerySet, clients: int) -> dict[str, list[Sample]]:
+    """`clients` threads, each sending its share of the queries back to back, all starting together."""
+    order = interleaved(queries)
+    shares = [order[n::clients] for n in range(clients)]
+    sent: list[list[tuple[Query, Sample]]] = [[] for _ in shares]
+    start = threading.Barrier(clients)
+
+    def client(n: int) -> None:
+        start.wait()
+        sent[n].extend((query, send(kb, query)) for query in shares[n])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return by_class([pair for share in sent for pair in share])
+
+
+class Writes:
+    """An author saving an article every `save_every` s and an agent voting, in the background.
+
+    Both go through the API as people do (traffic.py's requests: a save carries the version it
+    read, a 409 is counted, not an error). Entering waits for the first save and the first vote,
+    so the measured queries never run before the writes have started.
+    """
+
+    def __init__(self, kb: KbInstance, slugs: Sequence[str], save_every: float, votes_per_s: float):
+        self.kb, self.slugs = kb, list(slugs)
+        self.save_every, self.vote_every = save_every, 1 / votes_per_s if votes_per_s > 0 else 0.0
+        self.rec, self.stop = Recorder(), threading.Event()
+        self.threads = [threading.Thread(target=self._author)]
+        if self.vote_every:
+            self.threads.append(threading.Thread(target=self._voter))
+
+    def __enter__(self) -> Writes:
+        for thread in self.threads:
+            thread.start()
+        deadline = time.monotonic() + FIRST_WRITES_TIMEOUT_S
+        while not self._started() and time.monotonic() < deadline and not self.stop.is_set():
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(120)
+
+    def _started(self) -> bool:
+        done = self.rec.timings.get("save", []) or self.rec.errors.get("save") or self.rec.conflicts
+        voted = not self.vote_every or self.rec.timings.get("vote", []) or self.rec.errors.get("vote")
+        return bool(done and voted)
+
+    def _paced(self, every: float, step: Callable[[], None]) -> None:
+        """Call `step()` every `every` seconds until stopped: a steady rate, and no burst to catch up
+        when a step took longer than that."""
+        due = time.monotonic()
+        while not self.stop.is_set():
+            step()
+            due = max(due + every, time.monotonic())
+            self.stop.wait(max(0.0, due - time.monotonic()))
+
+    def _author(self) -> None:
+        client, rng = Client(self.kb.base_url, self.kb.tokens[AUTHOR_USER]), random.Random(f"{SEED}:saves")
+        run, numbers = os.urandom(3).hex(), itertools.count(1)  # markers differ run to run, as traffic's do
+
+        def save() -> None:
+            slug = rng.choice(self.slugs)
+            current = _request(client, self.rec, "read for edit", "GET", f"/api/v1/articles/{slug}")
+            if current:
+                _save(client, self.rec, slug, f"zq{run}x0x{next(numbers)}", current)
+
+        try:
+            self._paced(self.save_every, save)
+        finally:
+            client.close()
+
+    def _voter(self) -> None:
+        client, rng = Client(self.kb.base_url, self.kb.token), random.Random(f"{SEED}:votes")
+
+        def vote() -> None:
+            slug = rng.choice(self.slugs)
+            body = {"helpful": rng.random() < 0.8}
+            _request(client, self.rec, "vote", "POST", f"/api/v1/articles/{slug}/feedback", body)
+
+        try:
+            self._paced(self.vote_every, vote)
+        finally:
+            client.close()
+
+    def summary(self) -> dict[str, Any]:
+        rec = self.rec
+        return {
+            "save_every_s": self.save_every,
+            "votes_per_s": round(1 / self.vote_every, 3) if self.vote_every else 0.0,
+            "saves": len(rec.timings.get("save", [])),
+            "save_ms": distribution(rec.timings.get("save", [])),
+            "conflicts": rec.conflicts,
+            "votes": len(rec.timings.get("vote", [])),
+            "vote_ms": distribution(rec.timings.get("vote", [])),
+            "errors": sum(len(v) for v in rec.errors.values()),
+            "error_samples": {kind: errors[:3] for kind, errors in rec.errors.items()},
+        }
+
+
+def measure_mode(
+    kb: KbInstance, queries: QuerySet, mode: str, slugs: Sequence[str], options: Options
+) -> dict[str, Any]:
+    """Start a fresh server for `mode`, warm it up, measure, stop it: no mode inherits another's caches."""
+    saved_env = dict(kb.env)
+    if mode == "cold":  # no term-score cache: every query word is read and scored from the postings
+        kb.env["KB_SEARCH_TERM_CACHE_MB"] = "0"
+    kb.start()
+    try:
+        for query in queries.warmup:
+            kb.search(query.text, typing=query.typing)
+        if mode not in ("writes", "concurrent"):
+            return {"samples": measure_one_client(kb, queries), "clients": 1, "writes": None}
+        with Writes(kb, slugs, options.save_every, options.votes_per_s) as writes:
+            clients = options.clients if mode == "concurrent" else 1
+            samples = measure_clients(kb, queries, clients) if clients > 1 else measure_one_client(kb, queries)
+        return {"samples": samples, "clients": clients, "writes": writes.summary()}
+    finally:
+        kb.stop()
+        kb.env = saved_env
+
+
+def measure_fts5(fts: Fts5Reference, queries: QuerySet) -> dict[str, list[Fts5Sample]]:
+    """Run the same queries on FTS5, in the same order."""
     for query in queries.warmup:
         fts.search(query.text, typing=query.typing)
-    by_text = {(kind, s.query): s for kind, rows in samples.items() for s in rows}
+    samples: dict[str, list[Fts5Sample]] = {kind: [] for kind in CLASSES}
     for query in interleaved(queries):
         response = fts.search(query.text, typing=query.typing)
-        sample = by_text[(query.kind, query.text)]
-        sample.fts5_ms, sample.fts5_hits = response.wall_ms, response.hits
+        samples[query.kind].append(Fts5Sample(query.text, response.wall_ms, response.hits))
+    return samples
 
 
 def copy_synonyms(source: Path, folder: Path) -> None:
@@ -124,86 +309,109 @@ def build_kb(kb: KbInstance, folder: Path, size: int) -> dict[str, float]:
     }
 
 
-def bench_size(generator: Generator, size: int, per_class: int, code: Path, cold: bool = False) -> dict[str, Any]:
+def bench_size(generator: Generator, size: int, per_class: int, code: Path, options: Options) -> dict[str, Any]:
     """Everything for one corpus size, in a temporary folder removed afterwards."""
     progress(f"[{size:,}] generating articles and queries")
     articles = list(generator.articles(size))
     queries = build_queries(articles, per_class)
+    rng = random.Random(f"{SEED}:edited")
+    slugs = [a.slug for a in rng.sample(articles, min(EDITED_ARTICLES, len(articles)))]
     with tempfile.TemporaryDirectory(prefix=f"kb-bench-{size}-") as tmp:
         root = Path(tmp)
         write_corpus(articles, root / "articles")
         copy_synonyms(code, root / "articles")
         kb = KbInstance(root / "kb", source=code)
-        if cold:  # no term-score cache: every query word is read and scored from the postings
-            kb.env["KB_SEARCH_TERM_CACHE_MB"] = "0"
         builds = build_kb(kb, root / "articles", size)
-        samples = serve_and_measure(kb, queries, size)
-        builds.update(fts5_reference(root / "fts5.db", articles, queries, samples, size))
-    return summarise(size, builds, samples)
-
-
-def serve_and_measure(kb: KbInstance, queries: QuerySet, size: int) -> dict[str, list[Sample]]:
-    kb.create_agent()
-    kb.start()
-    progress(
-        f"[{size:,}] kb serving at {kb.base_url}; {len(queries.warmup)} warm-up + "
-        f"{sum(map(len, queries.measured.values()))} measured queries"
-    )
-    try:
-        return measure_kb(kb, queries)
-    finally:
-        kb.stop()
+        kb.create_agent()
+        kb.create_user(AUTHOR_USER, "author")
+        modes = {}
+        for mode in options.modes:
+            progress(
+                f"[{size:,}] {MODE_TITLES[mode]}: {len(queries.warmup)} warm-up + "
+                f"{sum(map(len, queries.measured.values()))} measured queries"
+            )
+            modes[mode] = measure_mode(kb, queries, mode, slugs, options)
+        fts5, fts5_build = fts5_reference(root / "fts5.db", articles, queries, size, kb_query_rules(code))
+        builds.update(fts5_build)
+    return summarise(size, builds, modes, fts5)
 
 
 def fts5_reference(
-    path: Path, articles: Sequence[Article], queries: QuerySet, samples: dict[str, list[Sample]], size: int
-) -> dict[str, float]:
+    path: Path, articles: Sequence[Article], queries: QuerySet, size: int, rules: QueryRules
+) -> tuple[dict[str, list[Fts5Sample]], dict[str, float]]:
     """Build the FTS5 table (kb's server is stopped by then: the two never compete for CPU)."""
     progress(f"[{size:,}] FTS5 reference")
-    fts = Fts5Reference(path)
+    fts = Fts5Reference(path, rules)
     try:
         seconds = fts.load(articles)
-        measure_fts5(fts, queries, samples)
+        samples = measure_fts5(fts, queries)
     finally:
         fts.close()
-    return {"fts5_build_s": seconds, "fts5_build_per_s": len(articles) / seconds}
+    return samples, {"fts5_build_s": seconds, "fts5_build_per_s": len(articles) / seconds}
 
 
 # --- figures ------------------------------------------------------------------------------------
 
 
-def target_for(size: int) -> float | None:
-    fitting = [limit for bound, limit in sorted(TARGETS_MS.items()) if size <= bound]
+def target_for(size: int, mode: str = "idle") -> float | None:
+    fitting = [limit for bound, limit in sorted(TARGETS_MS[mode].items()) if size <= bound]
     return fitting[0] if fitting else None
 
 
-def summarise(size: int, builds: dict[str, float], samples: dict[str, list[Sample]]) -> dict[str, Any]:
-    target = target_for(size)
+def summarise(
+    size: int, builds: dict[str, float], modes: dict[str, dict[str, Any]], fts5: dict[str, list[Fts5Sample]]
+) -> dict[str, Any]:
+    fts5_figures = {
+        kind: {
+            "times": distribution([s.ms for s in rows]),
+            "zero_results": sum(1 for s in rows if s.hits == 0),
+            "samples": [asdict(s) for s in rows],
+        }
+        for kind, rows in fts5.items()
+    }
+    return {
+        "articles": size,
+        "build": {k: round(v, 3) for k, v in builds.items()},
+        "modes": {mode: summarise_mode(size, mode, run, fts5_figures) for mode, run in modes.items()},
+        "fts5": fts5_figures,
+    }
+
+
+def summarise_mode(size: int, mode: str, run: dict[str, Any], fts5: dict[str, Any]) -> dict[str, Any]:
+    target = target_for(size, mode)
     classes = {}
-    for kind, rows in samples.items():
+    for kind, rows in run["samples"].items():
         ok = [s for s in rows if not s.error]
         kb = distribution([s.kb_ms for s in ok])
-        fts5 = distribution([s.fts5_ms for s in ok])
+        fts5_p95 = fts5[kind]["times"]["p95"]
         classes[kind] = {
             "kb": kb,
             "kb_took_ms": distribution([s.took_ms for s in ok]),
-            "fts5": fts5,
-            "ratio_p95": round(kb["p95"] / fts5["p95"], 1) if fts5["p95"] else None,
+            "ratio_p95": round(kb["p95"] / fts5_p95, 1) if fts5_p95 else None,
             "kb_zero_results": sum(1 for s in ok if s.kb_hits == 0),
-            "fts5_zero_results": sum(1 for s in ok if s.fts5_hits == 0),
             "errors": len(rows) - len(ok),
             "target_ms": target,
             "pass": None if target is None else bool(ok) and len(ok) == len(rows) and kb["p95"] <= target,
             "samples": [asdict(s) for s in rows],
         }
-    return {"articles": size, "build": {k: round(v, 3) for k, v in builds.items()}, "classes": classes}
+    every = [s for rows in run["samples"].values() for s in rows]
+    return {
+        "title": MODE_TITLES[mode],
+        "clients": run["clients"],
+        "writes": run["writes"],
+        "all": {
+            "kb": distribution([s.kb_ms for s in every if not s.error]),
+            "errors": sum(1 for s in every if s.error),
+        },
+        "classes": classes,
+    }
 
 
 # --- report -------------------------------------------------------------------------------------
 
 
 def print_table(size: int, result: dict[str, Any], previous: dict[str, Any] | None) -> None:
-    """A Markdown table per size: pasteable into an issue or a pull request as it is."""
+    """Markdown tables per size, pasteable into an issue or a pull request as they are."""
     build = result["build"]
     print(f"\n### {size:,} articles\n")
     print(
@@ -211,53 +419,116 @@ def print_table(size: int, result: dict[str, Any], previous: dict[str, Any] | No
         f"kb reindex {build['reindex_per_s']:.0f} articles/s ({build['reindex_s']:.1f} s) · "
         f"FTS5 build {build['fts5_build_per_s']:.0f} articles/s\n"
     )
-    before = (previous or {}).get("sizes", {}).get(str(size))
-    header = [
-        "class",
-        "kb p50",
-        "kb p95",
-        "kb p99",
-        "server p95",
-        "FTS5 p50",
-        "FTS5 p95",
-        "FTS5 p99",
-        "ratio p95",
-        "target",
-        "result",
-    ]
-    if previous is not None:
-        header += ["prev kb p95", "change"]
+    print_side_by_side(result)
+    for mode, figures in result["modes"].items():
+        print_mode(size, mode, figures, previous)
+    print_fts5(result)
+    print()
+    print("\n".join(verdicts(size, result)))
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(" --- " for _ in header) + "|")
-    for kind, figures in result["classes"].items():
-        cells = _row(kind, figures)
-        if previous is not None:
-            cells += _comparison(figures["kb"]["p95"], before, kind)
-        print("| " + " | ".join(cells) + " |")
-    zero = ", ".join(f"{kind} {f['kb_zero_results']}/{f['fts5_zero_results']}" for kind, f in result["classes"].items())
-    print(
-        "\nTimes in ms: client-side wall time over HTTP for kb (server p95: kb's own `took_ms`), in process for FTS5."
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def print_side_by_side(result: dict[str, Any]) -> None:
+    """kb's p95 of every class in every mode measured, beside FTS5's."""
+    modes = result["modes"]
+    header = ["class", *(f"kb p95 {MODE_COLUMNS[m]}" for m in modes), "FTS5 p95"]
+    if "idle" in modes:
+        header.append("idle / FTS5")
+    rows = []
+    for kind in CLASSES:
+        row = [kind, *(f"{modes[m]['classes'][kind]['kb']['p95']:.1f}" for m in modes)]
+        row.append(f"{result['fts5'][kind]['times']['p95']:.2f}")
+        if "idle" in modes:
+            row.append(_ratio(modes["idle"]["classes"][kind]["ratio_p95"]))
+        rows.append(row)
+    rows.append(
+        ["all", *(f"{modes[m]['all']['kb']['p95']:.1f}" for m in modes), "", *([""] if "idle" in modes else [])]
     )
-    print(f"Queries with no result (kb/FTS5): {zero}.")
+    _markdown(header, rows)
+    print("\nTimes in ms: kb's client-side wall time over HTTP, snippets included; FTS5 in process.")
+
+
+def print_mode(size: int, mode: str, figures: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    print(f"\n#### {MODE_TITLES[mode]}\n")
+    header = ["class", "kb p50", "kb p95", "kb p99", "server p95", "no result", "target", "result"]
+    if previous is not None:
+        header += ["prev kb p95", "change"]
+    rows = []
+    for kind, row in figures["classes"].items():
+        cells = _row(kind, row)
+        if previous is not None:
+            cells += _comparison(row["kb"]["p95"], previous_p95(previous, size, mode, kind))
+        rows.append(cells)
+    every = figures["all"]["kb"]
+    rows.append(["all", f"{every['p50']:.1f}", f"{every['p95']:.1f}", f"{every['p99']:.1f}", "", "", "", ""])
+    if previous is not None:
+        rows[-1] += ["", ""]
+    _markdown(header, rows)
+    writes = figures["writes"]
+    if writes:
+        print(
+            f"\nWhile measuring ({figures['clients']} client{'s' if figures['clients'] > 1 else ''}): "
+            f"{writes['saves']} saves (p95 {writes['save_ms']['p95']:.1f} ms, one every "
+            f"{writes['save_every_s']:g} s), {writes['conflicts']} conflicts, {writes['votes']} votes "
+            f"(p95 {writes['vote_ms']['p95']:.1f} ms, {writes['votes_per_s']:g}/s), {writes['errors']} errors."
+        )
+
+
+def print_fts5(result: dict[str, Any]) -> None:
+    print("\n#### FTS5 reference (same queries, kb's stop words dropped, the typed word as a prefix)\n")
+    idle = result["modes"].get("idle") or next(iter(result["modes"].values()))
+    rows = []
+    for kind, figures in result["fts5"].items():
+        times = figures["times"]
+        rows.append(
+            [
+                kind,
+                f"{times['p50']:.2f}",
+                f"{times['p95']:.2f}",
+                f"{times['p99']:.2f}",
+                f"{idle['classes'][kind]['kb_zero_results']}/{figures['zero_results']}",
+            ]
+        )
+    _markdown(["class", "FTS5 p50", "FTS5 p95", "FTS5 p99", "no result kb/FTS5"], rows)
+
+
+def verdicts(size: int, result: dict[str, Any]) -> list[str]:
+    """One PASS/FAIL line per mode that has a target at this size."""
+    lines = []
+    for mode, figures in result["modes"].items():
+        target = target_for(size, mode)
+        if target is None:
+            continue
+        missed = [
+            f"{kind} {row['kb']['p95']:.1f}" + (f" ({row['errors']} errors)" if row["errors"] else "")
+            for kind, row in figures["classes"].items()
+            if not row["pass"]
+        ]
+        verdict = "FAIL" if missed else "PASS"
+        detail = f": {', '.join(missed)}" if missed else ""
+        lines.append(f"{verdict}  {size:,} articles, {MODE_TITLES[mode]}: every class p95 ≤ {target:.0f} ms{detail}")
+    return lines
 
 
 def _row(kind: str, figures: dict[str, Any]) -> list[str]:
-    kb, fts5 = figures["kb"], figures["fts5"]
+    kb = figures["kb"]
     target = figures["target_ms"]
     verdict = "-" if figures["pass"] is None else "pass" if figures["pass"] else "FAIL"
     if figures["errors"]:
         verdict += f" ({figures['errors']} errors)"
-    ratio = figures["ratio_p95"]
     return [
         kind,
         f"{kb['p50']:.1f}",
         f"{kb['p95']:.1f}",
         f"{kb['p99']:.1f}",
         f"{figures['kb_took_ms']['p95']:.1f}",
-        f"{fts5['p50']:.2f}",
-        f"{fts5['p95']:.2f}",
-        f"{fts5['p99']:.2f}",
-        _ratio(ratio),
+        str(figures["kb_zero_results"]),
         "-" if target is None else f"≤{target:.0f}",
         verdict,
     ]
@@ -270,9 +541,22 @@ def _ratio(ratio: float | None) -> str:
     return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x"
 
 
-def _comparison(now: float, before: dict[str, Any] | None, kind: str) -> list[str]:
-    """The previous run's kb p95 for this size and class, and the change since."""
-    old = ((before or {}).get("classes", {}).get(kind) or {}).get("kb", {}).get("p95")
+def previous_p95(previous: dict[str, Any], size: int, mode: str, kind: str) -> float | None:
+    """The previous run's kb p95 for this size, mode and class.
+
+    A run from before the modes holds one set of figures: the idle ones, or the cold ones when
+    it was made with `--cold`.
+    """
+    before = (previous.get("sizes") or {}).get(str(size)) or {}
+    if "modes" in before:
+        figures = (before["modes"].get(mode) or {}).get("classes", {}).get(kind)
+    else:
+        figures = before.get("classes", {}).get(kind) if mode == ("cold" if previous.get("cold") else "idle") else None
+    return ((figures or {}).get("kb") or {}).get("p95")
+
+
+def _comparison(now: float, old: float | None) -> list[str]:
+    """The previous run's kb p95 and the change since."""
     if not old:
         return ["-", "-"]
     return [f"{old:.1f}", f"{(now - old) / old * 100:+.0f}%"]
@@ -290,7 +574,6 @@ def snapshot(folder: Path) -> Path:
 
 def machine(code: Path) -> dict[str, Any]:
     """Enough about the machine and the code measured to tell two runs apart."""
-    import os
     import sqlite3
 
     def git(*args: str) -> str:
@@ -332,9 +615,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--compare", type=Path, help="a previous run's JSON: show its kb p95 beside the new one")
     parser.add_argument(
-        "--cold", action="store_true", help="turn kb's term-score cache off (KB_SEARCH_TERM_CACHE_MB=0)"
+        "--modes",
+        default=",".join(MODES),
+        type=_modes,
+        help="which modes to measure, comma-separated, among %(default)s (default: all)",
     )
+    parser.add_argument(
+        "--cold", action="store_true", help="only the cold mode (the same as --modes cold; kept for old scripts)"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=CLIENTS, help="clients at once in the concurrent mode (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--save-every", type=float, default=SAVE_EVERY_S, help="seconds between saves in the writes modes"
+    )
+    parser.add_argument("--votes-per-s", type=float, default=VOTES_PER_S, help="votes per second in the writes modes")
     return parser.parse_args(argv)
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    chosen = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = chosen - set(MODES)
+    if not chosen or unknown:
+        raise argparse.ArgumentTypeError(f"modes are among {', '.join(MODES)}; not {', '.join(sorted(unknown))}")
+    return tuple(mode for mode in MODES if mode in chosen)  # always in the order of MODES
 
 
 def _sizes(text: str) -> list[int]:
@@ -352,6 +656,7 @@ def save(run: dict[str, Any], path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     previous = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
+    options = Options(("cold",) if args.cold else args.modes, args.clients, args.save_every, args.votes_per_s)
     started = datetime.now(timezone.utc)
     out = args.out or RUNS_DIR / f"latency-{started:%Y%m%d-%H%M%S}.json"
     with tempfile.TemporaryDirectory(prefix="kb-bench-code-") as tmp:
@@ -361,21 +666,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             "started": started.isoformat(timespec="seconds"),
             "per_class": args.per_class,
             "machine": machine(code),
-            "cold": args.cold,
+            "options": asdict(options),
+            "fts5_rules": fts5_rules(code),
             "sizes": {},
         }
         for size in args.sizes:
-            measure_size(run, size, args.per_class, code, out, previous, args.cold)
+            measure_size(run, size, args.per_class, code, out, previous, options)
     progress(f"raw figures in {out}")
     return 0
 
 
+def fts5_rules(code: Path) -> dict[str, Any]:
+    """What the FTS5 reference was given of kb's query handling, for the JSON."""
+    rules = kb_query_rules(code)
+    return {
+        "stop_words": sorted(rules.stop_words),
+        "sentence_stop_words": sorted(rules.sentence_stop_words),
+        "sentence_length": rules.sentence_length,
+        "min_prefix": rules.min_prefix,
+        "source": rules.source,
+        "typing": {kind: kind in TYPED_CLASSES for kind in CLASSES},
+    }
+
+
 def measure_size(
-    run: dict[str, Any], size: int, per_class: int, code: Path, out: Path, previous: dict[str, Any] | None, cold: bool
+    run: dict[str, Any],
+    size: int,
+    per_class: int,
+    code: Path,
+    out: Path,
+    previous: dict[str, Any] | None,
+    options: Options,
 ) -> None:
-    """Benchmark one size, save everything so far, print its table."""
+    """Benchmark one size, save everything so far, print its tables."""
     clock = time.monotonic()
-    run["sizes"][str(size)] = bench_size(Generator(), size, per_class, code, cold)
+    run["sizes"][str(size)] = bench_size(Generator(), size, per_class, code, options)
     run["sizes"][str(size)]["wall_s"] = round(time.monotonic() - clock, 1)
     save(run, out)  # after every size, so a run stopped part-way still leaves its figures
     print_table(size, run["sizes"][str(size)], previous)

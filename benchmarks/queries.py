@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from corpus import PRODUCTS, SEED, STOP_WORDS, Article, customer_phrasing, word_counts
 
 CLASSES = ("prefix", "short", "sentence", "typo", "code")
+# Sent with `typing=1`, as the search page sends what an agent types: the last word is matched as
+# a prefix. Sentences are pasted, typos and codes checked as they are: sent without it.
+TYPED_CLASSES = ("prefix", "short")
 WARMUP_PER_CLASS = 4  # 5 classes x 4 = 20 warm-up queries, none of them measured
 FREQUENT = 800  # "frequent word": among this many most common non-stop words
 # QWERTY neighbours: substitution typos hit an adjacent key, as fingers do.
@@ -80,7 +83,8 @@ def build_queries(articles: Sequence[Article], per_class: int, seed: int = SEED)
     warmup: list[Query] = []
     measured: dict[str, list[Query]] = {}
     for kind in CLASSES:
-        queries = _distinct(makers[kind], random.Random(f"{seed}:queries:{kind}"), per_class + WARMUP_PER_CLASS)
+        made = _distinct(makers[kind], random.Random(f"{seed}:queries:{kind}"), per_class + WARMUP_PER_CLASS)
+        queries = [replace(query, typing=kind in TYPED_CLASSES) for query in made]
         warmup += queries[:WARMUP_PER_CLASS]
         measured[kind] = queries[WARMUP_PER_CLASS:]
     return QuerySet(warmup, measured)
@@ -107,11 +111,11 @@ def _prefix(rng: random.Random, long_words: Sequence[str]) -> Query | None:
     """ "outl", "passw": 3-5 letters of a frequent word still being typed."""
     word = _zipf_pick(rng, long_words)
     length = rng.randint(3, 5)
-    return Query("prefix", word[:length], typing=True) if length < len(word) else None
+    return Query("prefix", word[:length]) if length < len(word) else None
 
 
 def _short(rng: random.Random, frequent: Sequence[str]) -> Query:
-    """One or two words: "vpn", "printer offline", "outlook calendar"."""
+    """One or two words as typed in the search box: "vpn", "printer offline", "outlook calendar"."""
     first = _zipf_pick(rng, frequent)
     roll = rng.random()
     if roll < 0.4:

@@ -1,0 +1,195 @@
+"""The benchmark scripts measure what they say: fair baselines, every latency mode, relevance targets
+that fail the run, and suggest against search on e-mails. Small sizes only; nothing is timed here
+(the figures are in benchmarks/README.md and README)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SHARED
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.append(str(REPO / "benchmarks"))
+
+import harness  # noqa: E402
+import relevance  # noqa: E402
+from corpus import Generator  # noqa: E402
+from queries import CLASSES, TYPED_CLASSES, build_queries  # noqa: E402
+
+REAL = SHARED / "data" / "real-articles"
+needs_real_articles = pytest.mark.skipif(not (REAL / "articles").is_dir(), reason=f"no real articles at {REAL}")
+
+
+# --- the FTS5 reference gets kb's conveniences ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kb_rules():
+    return harness.kb_query_rules()
+
+
+def test_fts5_drops_the_stop_words_kb_drops(kb_rules):
+    from kb.search.schema import STOP_WORDS
+
+    assert kb_rules.stop_words == STOP_WORDS
+    assert harness.fts5_expression("printer in the office", rules=kb_rules) == '"printer" OR "office"'
+
+
+def test_fts5_drops_kbs_sentence_words_only_from_sentences(kb_rules):
+    sentence = "my outlook keeps asking for my password again"
+    assert (
+        harness.fts5_expression(sentence, rules=kb_rules) == '"outlook" OR "keeps" OR "asking" OR "password" OR "again"'
+    )
+    assert harness.fts5_expression("my outlook", rules=kb_rules) == '"my" OR "outlook"'
+
+
+def test_fts5_matches_the_typed_word_as_a_prefix_as_kb_does(kb_rules):
+    assert harness.fts5_expression("printer offl", typing=True, rules=kb_rules) == '"printer" OR "offl"*'
+    assert harness.fts5_expression("printer offl ", typing=True, rules=kb_rules) == '"printer" OR "offl"'
+    assert harness.fts5_expression("printer o", typing=True, rules=kb_rules) == '"printer"'  # too short to complete
+    assert harness.fts5_expression("printer offl", rules=kb_rules) == '"printer" OR "offl"'
+
+
+def test_short_and_prefix_queries_are_sent_as_typed():
+    queries = build_queries(list(Generator().articles(120)), 3)
+    for kind in CLASSES:
+        assert {q.typing for q in queries.measured[kind]} == {kind in TYPED_CLASSES}
+    assert set(TYPED_CLASSES) == {"prefix", "short"}
+
+
+# --- relevance: fair baselines, targets, rounding ---------------------------------------------------
+
+
+def test_the_baselines_complete_the_typed_word():
+    docs = [
+        relevance.Doc("d1", "Printer offline", "The printer shows offline after sleep."),
+        relevance.Doc("d2", "Outlook password", "Outlook keeps asking for the password."),
+    ]
+    assert relevance.baseline_text("printer offl", typing=True) == "printer offl*"
+    assert relevance.baseline_text("printer offl ", typing=True) == "printer offl"
+    for two_fields in (False, True):
+        baseline = relevance.BaselineSystem(docs, two_fields=two_fields)
+        assert baseline.search("passw", typing=True).doc_ids == ["d2"]
+        assert baseline.search("passw", typing=False).doc_ids == []
+
+
+def test_figures_are_never_rounded_in_kbs_favour():
+    assert relevance.cut(0.8764667794958584) == "0.8764"
+    assert relevance.raised(0.8764667794958584) == "0.8765"
+    assert relevance.cut(0.9418) == relevance.raised(0.9418) == "0.9418"
+    assert relevance.percent(10.87) == "+10.8%"
+
+
+def scores_at(figures: dict[str, dict[str, float]]) -> dict:
+    return {
+        style: {"kb": dict(metrics), "baseline": dict(metrics), "bm25f": dict(metrics)}
+        for style, metrics in figures.items()
+    }
+
+
+def test_kbs_figures_at_the_floor_commit_pass_its_floors_and_a_query_less_fails():
+    results = relevance.check_targets(scores_at(relevance.KB_FLOORS))
+    assert [r["pass"] for r in results] == [False, False, True]  # the absolute targets are above today's
+    lower = {style: dict(metrics) for style, metrics in relevance.KB_FLOORS.items()}
+    lower["short"][relevance.MRR] -= 1 / 619 / 10  # one query one rank lower
+    floor = relevance.check_targets(scores_at(lower))[-1]
+    assert not floor["pass"] and [low["figure"] for low in floor["lower"]] == ["short MRR@10"]
+
+
+def tiny_judged_set(folder: Path, *, answerable: bool) -> Path:
+    folder.mkdir()
+    docs = [
+        {"id": "vpn-drops", "title": "VPN connection drops every few minutes", "body": "Reinstall the VPN client."},
+        {"id": "printer-offline", "title": "Printer shows offline", "body": "Restart the print spooler."},
+        {"id": "outlook-password", "title": "Outlook keeps asking for a password", "body": "Clear saved credentials."},
+    ]
+    queries = [{"id": "q1", "text": "my vpn connection keeps dropping out"}]
+    relevant = "vpn-drops" if answerable else "printer-offline"
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs), encoding="utf-8")
+    (folder / "queries.jsonl").write_text(json.dumps(queries[0]), encoding="utf-8")
+    (folder / "qrels.tsv").write_text(f"q1\t{relevant}\t1\n", encoding="utf-8")
+    return folder
+
+
+def test_a_missed_target_fails_the_run_unless_report_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(relevance, "RUNS_DIR", tmp_path / "runs")
+    good = tiny_judged_set(tmp_path / "good", answerable=True)
+    bad = tiny_judged_set(tmp_path / "bad", answerable=False)
+    assert relevance.main(["--modes", "judged", "--data", str(good)]) == 0
+    assert relevance.main(["--modes", "judged", "--data", str(bad)]) == 1
+    assert relevance.main(["--modes", "judged", "--data", str(bad), "--report-only"]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL  sentence nDCG@10: kb >= 0.93" in out and "not checked" in out
+    assert "on short queries the last word is matched as a prefix" in out.replace("\n", " ")
+    saved = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").glob("*.json"))]
+    assert saved and all("q1" in run["ranks"]["sentence"] for run in saved)
+
+
+# --- suggest against search on e-mails ---------------------------------------------------------------
+
+
+@needs_real_articles
+def test_emails_are_deterministic_and_mention_the_problem_in_the_middle():
+    first, again = relevance.build_emails(REAL), relevance.build_emails(REAL)
+    assert first == again
+    assert {e.kind for e in first} == {"description", "error"}
+    assert not any(e.id.split(":", 1)[1] in relevance.MISMATCHED for e in first if e.kind == "description")
+    for email in first:
+        paragraphs = email.text.split("\n\n")
+        assert email.problem in paragraphs[2] and email.problem not in (paragraphs[0] + paragraphs[-1])
+        assert email.problem.strip(" .") not in paragraphs[1]
+    shared = [e for e in first if e.kind == "error" and len(e.relevant) > 1]
+    assert shared, "error texts several articles cite are answered by any of them"
+    assert any(len(e.text) > 500 for e in first), "some e-mails are longer than the search limit"
+
+
+@pytest.mark.slow
+@needs_real_articles
+def test_suggest_mode_compares_suggest_with_search(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(relevance, "RUNS_DIR", tmp_path)
+    relevance.main(["--modes", "suggest", "--report-only"])
+    out = capsys.readouterr().out
+    run = json.loads(next(tmp_path.glob("relevance-*.json")).read_text())["suggest"]
+    assert run["emails"] == {"description": 195, "error": 110}
+    assert run["cut_for_search"] > 0 and "were sent cut to it" in out
+    assert run["metrics"]["all"]["search"]["Recall@3"] > 0.5
+    if run["available"]:
+        assert "suggest" in run["metrics"]["all"] and run["target"]["pass"] in (True, False)
+    else:
+        assert "suggest endpoint not available" in out and run["target"]["pass"] is None
+    assert not any("\n" in key or " " in key.split(":", 1)[1] for key in run["ranks"])  # ids, never e-mail text
+
+
+# --- latency: every mode, end to end at a small size ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_latency_reports_every_mode_and_class(tmp_path):
+    out, old = tmp_path / "latency.json", tmp_path / "old.json"
+    old.write_text(json.dumps({"sizes": {"150": {"classes": {"short": {"kb": {"p95": 9.0}}}}}}))  # before modes
+    args = ["--sizes", "150", "--per-class", "3", "--out", str(out), "--compare", str(old), "--votes-per-s", "4"]
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "latency.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = json.loads(out.read_text())
+    size = run["sizes"]["150"]
+    assert list(size["modes"]) == ["idle", "cold", "writes", "concurrent"]
+    for mode, figures in size["modes"].items():
+        assert set(figures["classes"]) == set(CLASSES)
+        assert all(len(c["samples"]) == 3 and c["errors"] == 0 for c in figures["classes"].values()), mode
+    for mode in ("writes", "concurrent"):
+        writes = size["modes"][mode]["writes"]
+        assert writes["saves"] >= 1 and writes["votes"] >= 1 and writes["errors"] == 0, writes
+    assert size["modes"]["concurrent"]["clients"] == 4
+    assert "the" in run["fts5_rules"]["stop_words"] and run["fts5_rules"]["typing"]["short"] is True
+    assert "| short | " in done.stdout and "| 9.0 |" in done.stdout  # the old run's p95, as idle
+    assert "150 articles, under writes, 4 clients: every class p95 ≤ 200 ms" in done.stdout
