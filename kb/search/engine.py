@@ -158,7 +158,7 @@ class SearchService:
                 ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, meaning)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.confident = fusion.confident(ranked)
-                page.facets = _facets(searcher, [f.docnum for _, f in ranked])
+                page.facets = _facets(snapshot.scorer, [f.docnum for _, f in ranked])
                 highlighter = Highlighter(plan.highlight)
                 page.hits = [
                     _hit(snapshot, _stored(searcher, f.docnum, stored), score, f, highlighter, meaning, position)
@@ -198,7 +198,7 @@ class SearchService:
                 for found in _candidates(scorer, plan, mask, stored, similarity[:, window]):
                     if found.docnum not in best or found.score > best[found.docnum][0].score:
                         best[found.docnum] = (found, window)
-            ranked = _rerank(searcher, [found for found, _ in best.values()])
+            ranked = _rerank(scorer, [found for found, _ in best.values()])
             page = SearchPage(query=text[:200], total=len(ranked), took_ms=0.0, confident=fusion.confident(ranked))
             for position, (score, found) in enumerate(ranked[:limit]):
                 window = best[found.docnum][1]
@@ -272,7 +272,7 @@ def _ranked(
     """
     mask = _filter_mask(scorer, statuses, filters) & scorer.live()
     similarity = scorer.similarity(meaning) if meaning is not None else None
-    return _rerank(scorer.searcher, _candidates(scorer, plan, mask, stored, similarity))
+    return _rerank(scorer, _candidates(scorer, plan, mask, stored, similarity))
 
 
 def _candidates(
@@ -359,14 +359,14 @@ def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
     return mask
 
 
-def _rerank(searcher, candidates: list[fusion.Fused]) -> list[tuple[float, fusion.Fused]]:
+def _rerank(scorer: Scorer, candidates: list[fusion.Fused]) -> list[tuple[float, fusion.Fused]]:
     """Scale each score by the article's quality prior (bounded, see PRIOR_MIN/MAX), best first."""
     if not candidates:
-        return []  # and an index without segments (no article yet) has no columns to read
-    reader = searcher.reader()
-    helpful, fresh_day = reader.column_reader("helpful"), reader.column_reader("fresh_day")
-    today = time.time() / 86400
-    return fusion.ordered([(f.score * prior(helpful[f.docnum], today - fresh_day[f.docnum]), f) for f in candidates])
+        return []
+    docnums = np.fromiter((f.docnum for f in candidates), dtype=np.int64, count=len(candidates))
+    age = time.time() / 86400 - scorer.numbers("fresh_day")[docnums]
+    priors = priors_of(scorer.numbers("helpful")[docnums], age)
+    return fusion.ordered([(f.score * float(p), f) for f, p in zip(candidates, priors, strict=True)])
 
 
 def prior(helpfulness: float, age_days: float) -> float:
@@ -375,16 +375,20 @@ def prior(helpfulness: float, age_days: float) -> float:
     Freshness is full for 90 days after an update or verification, then fades over about a
     year; an article nobody voted on sits in the middle.
     """
-    freshness = 1.0 if age_days <= FRESH_DAYS else 1.0 / (1.0 + (age_days - FRESH_DAYS) / 365.0)
-    quality = 0.5 * min(1.0, max(0.0, helpfulness)) + 0.5 * freshness
+    return float(priors_of(np.array([helpfulness]), np.array([age_days]))[0])
+
+
+def priors_of(helpfulness: np.ndarray, age_days: np.ndarray) -> np.ndarray:
+    """`prior` of many articles at once."""
+    freshness = 1.0 / (1.0 + np.maximum(age_days - FRESH_DAYS, 0.0) / 365.0)
+    quality = 0.5 * np.clip(helpfulness, 0.0, 1.0) + 0.5 * freshness
     return PRIOR_MIN + (PRIOR_MAX - PRIOR_MIN) * quality
 
 
-def _facets(searcher, docnums: list[int]) -> dict[str, list[FacetValue]]:
-    column = searcher.reader().column_reader("facets") if docnums else []  # see _rerank
+def _facets(scorer: Scorer, docnums: list[int]) -> dict[str, list[FacetValue]]:
     counts: dict[str, Counter[str]] = {"product": Counter(), "tag": Counter(), "audience": Counter()}
     for docnum in docnums:
-        product, audience, tags = json.loads(column[docnum])
+        product, audience, tags = json.loads(scorer.value("facets", docnum))
         if product:
             counts["product"][product] += 1
         counts["audience"][audience] += 1

@@ -427,6 +427,7 @@ def _document_builder(count: int) -> Iterator[Callable[[list[Source]], Iterable[
     if count < PARALLEL_FROM or cores < 2 or threading.active_count() > 1:
         yield lambda sources: map(safe_document, sources)
         return
+    semantic.model()  # loaded once here: the forked workers share it instead of each loading it
     with multiprocessing.get_context("fork").Pool(processes=min(cores, MAX_WORKERS)) as pool:
         yield lambda sources: pool.imap(safe_document, sources, chunksize=20)
 
