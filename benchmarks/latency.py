@@ -7,6 +7,8 @@ handle, and how far each is from a plain FTS5 baseline given the same convenienc
 machine. Each mode runs the same queries on a freshly started server:
 
 - idle: one client, nothing else happening;
+- words: the same with meaning off (KB_SEARCH_MEANING=false): idle minus this is what the
+  semantic part costs;
 - cold: the same with kb's caches off (KB_SEARCH_TERM_CACHE_MB=0);
 - writes: one client while an author saves an article every second through the API and an
   agent votes at a steady rate;
@@ -17,7 +19,7 @@ It also times `kb import` and `kb reindex`, since those bound how fast a large k
 be brought in or repaired.
 
     .venv/bin/python benchmarks/latency.py [--sizes 1000,10000,50000] [--per-class 200]
-                                           [--modes idle,cold,writes,concurrent]
+                                           [--modes idle,words,cold,writes,concurrent]
                                            [--out PATH] [--compare PREVIOUS.json]
 
 Progress goes to stderr, the tables to stdout, the raw figures to a JSON file.
@@ -57,17 +59,25 @@ RUNS_DIR = REPO / "benchmarks" / "runs"
 DEFAULT_SIZES = (1_000, 10_000, 50_000)
 SYNONYMS_FILE = "synonyms.yaml"
 # The order modes run in: the two with writes last, since their saves change the index.
-MODES = ("idle", "cold", "writes", "concurrent")
+MODES = ("idle", "words", "cold", "writes", "concurrent")
 MODE_TITLES = {
     "idle": "idle, one client",
+    "words": "idle, words only (meaning off), one client",
     "cold": "cold (caches off), one client",
     "writes": "under writes, one client",
     "concurrent": "under writes, 4 clients",
 }
-MODE_COLUMNS = {"idle": "idle", "cold": "cold", "writes": "writes", "concurrent": "writes, 4 clients"}
+MODE_COLUMNS = {
+    "idle": "idle",
+    "words": "words only",
+    "cold": "cold",
+    "writes": "writes",
+    "concurrent": "writes, 4 clients",
+}
 # p95 targets per mode and corpus size: a size is held to the target of the smallest listed size >= it.
 TARGETS_MS: dict[str, dict[int, float]] = {
     "idle": {10_000: 100.0, 50_000: 250.0},
+    "words": {},
     "cold": {},
     "writes": {10_000: 100.0, 50_000: 250.0},
     "concurrent": {10_000: 200.0},
@@ -258,6 +268,8 @@ def measure_mode(
     saved_env = dict(kb.env)
     if mode == "cold":  # no term-score cache: every query word is read and scored from the postings
         kb.env["KB_SEARCH_TERM_CACHE_MB"] = "0"
+    if mode == "words":  # what meaning costs: idle minus this
+        kb.env["KB_SEARCH_MEANING"] = "false"
     kb.start()
     try:
         for query in queries.warmup:

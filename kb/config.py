@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "THREADS": 4,
     # Memory per process for the scores of recently searched words (0 turns the cache off).
     "SEARCH_TERM_CACHE_MB": 64,
+    # Rank by meaning as well as by words (kb.search.semantic); false: words only (vectors are
+    # still indexed, so turning it back on needs no reindex).
+    "SEARCH_MEANING": True,
     # How long call records and the search log are kept, in days (`kb prune`, and daily when serving).
     "CALL_RETENTION_DAYS": 365,
     "SEARCH_RETENTION_DAYS": 180,

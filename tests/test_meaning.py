@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import client_for, indexed
+from conftest import client_for, indexed, make_app
 from test_search import api, create, slugs
 
 from kb import search as kb_search
@@ -153,3 +153,14 @@ def test_what_a_search_read_of_the_big_segment_survives_a_small_write(admin):
     assert kept == before, "the entries of segments the write did not replace were thrown away"
     new = {key[0] for key in after} - {key[0] for key in before}
     assert new, "the new segment was read as well"
+
+
+def test_meaning_can_be_turned_off_without_a_reindex(tmp_path):
+    """KB_SEARCH_MEANING=false ranks by words alone (the vectors stay in the index)."""
+    app = make_app(tmp_path, SEARCH_MEANING=False)
+    admin = client_for(app, "admin")
+    create(admin, title="WiFi drops every few minutes", body="The laptop loses its network link.\n")
+    assert api(admin, "wireless keeps disconnecting")["results"] == []
+    assert slugs(admin, "wifi drops")[0] == "wifi-drops-every-few-minutes"
+    response = suggest(admin, "Hello! Since Monday my wifi drops every few minutes. Thanks, Sam")
+    assert [r["slug"] for r in response.get_json()["results"]][:1] == ["wifi-drops-every-few-minutes"]

@@ -44,6 +44,7 @@ def init_app(app: Flask) -> None:
         Path(app.config["INDEX_DIR"]),
         term_cache_mb=int(app.config["SEARCH_TERM_CACHE_MB"]),
         pool_size=int(app.config["THREADS"]),
+        meaning=bool(app.config["SEARCH_MEANING"]),
     )
 
 

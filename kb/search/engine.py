@@ -87,8 +87,9 @@ class Snapshot:
 class SearchService:
     """Owns this process's view of one index folder: a pool of snapshots, one per running search."""
 
-    def __init__(self, index_dir: Path, *, term_cache_mb: int, pool_size: int = 4):
+    def __init__(self, index_dir: Path, *, term_cache_mb: int, pool_size: int = 4, meaning: bool = True):
         self.index_dir = index_dir
+        self.meaning = meaning
         self.pool_size = max(1, pool_size)
         # The budget is per process: most of it keeps decoded postings per segment (they survive
         # writes); each pooled snapshot keeps a small share of BM25 scores, cheap to recompute.
@@ -154,7 +155,7 @@ class SearchService:
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
-                meaning = _meaning_of(text, plan, searcher.reader(), spelling, typing)
+                meaning = _meaning_of(text, plan, searcher.reader(), spelling, typing) if self.meaning else None
                 ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, meaning)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.confident = fusion.confident(ranked)
@@ -184,27 +185,24 @@ class SearchService:
         statuses = list(statuses)
         with self.reading() as snapshot:
             searcher, scorer = snapshot.searcher, snapshot.scorer
-            reading = suggest.read(text)
+            reading = suggest.read(text, meaning=self.meaning)
             spelling = spelling_fields(s.value for s in statuses)
             mask = _filter_mask(scorer, statuses, Filters()) & scorer.live()
             similarity = scorer.similarities(reading.vectors)  # (documents, windows)
             stored: dict[int, dict] = {}
-            best: dict[int, tuple[fusion.Fused, int]] = {}  # docnum -> its best window's candidate
             plans = {
                 window: build(reading.windows[window], searcher.reader(), vocabulary, spelling=spelling, correct=False)
                 for window in suggest.to_score(reading, similarity, mask)
             }
-            for window, plan in plans.items():
-                for found in _candidates(scorer, plan, mask, stored, similarity[:, window]):
-                    if found.docnum not in best or found.score > best[found.docnum][0].score:
-                        best[found.docnum] = (found, window)
+            best = _best_windows(scorer, plans, mask, stored, similarity)
             ranked = _rerank(scorer, [found for found, _ in best.values()])
             page = SearchPage(query=text[:200], total=len(ranked), took_ms=0.0, confident=fusion.confident(ranked))
             for position, (score, found) in enumerate(ranked[:limit]):
                 window = best[found.docnum][1]
                 fields = _stored(searcher, found.docnum, stored)
                 highlighter = Highlighter(plans[window].highlight)
-                hit = _hit(snapshot, fields, score, found, highlighter, reading.vectors[window], position)
+                meant = reading.vectors[window] if self.meaning else None
+                hit = _hit(snapshot, fields, score, found, highlighter, meant, position)
                 hit.matched = _matched(scorer, found.docnum, suggest.words_of(reading.windows[window]))
                 hit.weak = position >= page.confident
                 page.hits.append(hit)
@@ -219,7 +217,8 @@ class SearchService:
             if plan.is_empty:
                 return []
             stored: dict[int, dict] = {}
-            meaning = _meaning_of(text, plan, reader, spelling_fields([Status.PUBLISHED.value]), False)
+            published = spelling_fields([Status.PUBLISHED.value])
+            meaning = _meaning_of(text, plan, reader, published, False) if self.meaning else None
             ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, meaning)[:limit]
             return [_stored(snapshot.searcher, f.docnum, stored)["slug"] for _, f in ranked]
 
@@ -235,6 +234,18 @@ class SearchService:
                 int(fields["article_id"]): int(fields.get("version") or 0)
                 for fields in snapshot.searcher.all_stored_fields()
             }
+
+
+def _best_windows(
+    scorer: Scorer, plans: dict[int, QueryPlan], mask: np.ndarray, stored: dict, similarity: np.ndarray
+) -> dict[int, tuple[fusion.Fused, int]]:
+    """Each candidate article's best-scoring window of a message: docnum -> (candidate, window)."""
+    best: dict[int, tuple[fusion.Fused, int]] = {}
+    for window, plan in plans.items():
+        for found in _candidates(scorer, plan, mask, stored, similarity[:, window]):
+            if found.docnum not in best or found.score > best[found.docnum][0].score:
+                best[found.docnum] = (found, window)
+    return best
 
 
 def _meaning_of(text: str, plan: QueryPlan, reader, spelling, typing: bool) -> np.ndarray | None:

@@ -40,9 +40,12 @@ class Reading:
     vectors: np.ndarray  # (len(windows), 256), unit rows
 
 
-def read(text: str) -> Reading:
-    """The message's windows that carry any meaning, and their vectors."""
+def read(text: str, *, meaning: bool = True) -> Reading:
+    """The message's windows that carry any meaning, and their vectors (zeros without `meaning`:
+    the windows are then scored by their words alone)."""
     windows = windows_of(sentences(text[:MAX_CHARS]))
+    if not meaning:
+        return Reading(windows, np.zeros((len(windows), semantic.DIMENSIONS), dtype=np.float32))
     vectors = semantic.embed(windows) if windows else np.zeros((0, semantic.DIMENSIONS), dtype=np.float32)
     kept = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0)
     return Reading([windows[i] for i in kept], vectors[kept])
