@@ -130,7 +130,8 @@ class _Loop(threading.Thread):
 
 
 class LogFlusher(_Loop):
-    """Writes the search-log buffer once a second, and once more on the way out; prunes daily.
+    """Writes the search-log buffer once a second, and once more on the way out; prunes daily;
+    reloads the helpful votes every kb.search.helpfulness.REFRESH_SECONDS.
 
     Every serving process prunes (a minute after it starts, then every PRUNE_INTERVAL_SECONDS):
     deleting what another process already deleted is no work, and no process has to be the one.
@@ -145,6 +146,7 @@ class LogFlusher(_Loop):
     def run(self) -> None:
         while not self._stopping.wait(FLUSH_SECONDS):
             self.flush()
+            self.reload_votes()
             if time.monotonic() >= self._next_prune:
                 self._next_prune = time.monotonic() + self.interval
                 self.prune()
@@ -163,6 +165,16 @@ class LogFlusher(_Loop):
                 log.info("Pruned %s searches, %s calls, %s gaps", done.searches, done.calls, done.gaps)
         except Exception:  # noqa: BLE001  tomorrow's prune will catch up
             log.exception("Expired searches and calls not pruned")
+
+    def reload_votes(self) -> None:
+        """Keep this process's helpfulness current with other processes' votes (kb.search.helpfulness)."""
+        helpfulness = self.app.extensions["kb.search"].helpfulness
+        if not helpfulness.due():
+            return
+        try:
+            helpfulness.reload()
+        except Exception:  # noqa: BLE001  the ranking keeps the last numbers; next second tries again
+            log.exception("Helpful votes not reloaded")
 
     def flush(self) -> None:
         if not len(self.buffer):

@@ -20,7 +20,6 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kb import changelog
 from kb.db import begin_write, utcnow
 from kb.loop import gaps
 from kb.models import Article, Feedback, Role, SearchLog, SynonymGroup, User
@@ -221,7 +220,8 @@ def record_helpful(
     comment: str = "",
     vocabulary: Vocabulary | None = None,
 ) -> None:
-    """Store the agent's vote (replacing an earlier one) and queue the article for reindexing.
+    """Store the agent's vote (replacing an earlier one). The index is not touched: the ranking
+    reads helpfulness beside it (kb.search.helpfulness; the caller tells it once committed).
 
     A "not helpful" vote is a knowledge gap's evidence: its comment (what the agent needed, with
     customer data blanked) or else the article's title says which gap.
@@ -239,24 +239,25 @@ def record_helpful(
         vote = session.scalar(select(Feedback).where(Feedback.article_id == article.id, Feedback.user_id == user.id))
         vote.helpful, vote.comment, vote.gap_id = helpful, comment, gap.id if gap else None
         vote.created_at = utcnow()
-    changelog.record(session, [article.id])
     session.flush()
 
 
 def votes(session: Session, article_ids: list[int]) -> dict[int, tuple[int, int]]:
     """(helpful, not helpful) vote counts per article."""
-    rows = session.execute(
-        select(
-            Feedback.article_id,
-            func.sum(case((Feedback.helpful, 1), else_=0)),
-            func.sum(case((Feedback.helpful, 0), else_=1)),
-        )
-        .where(Feedback.article_id.in_(article_ids))
-        .group_by(Feedback.article_id)
-    )
-    return {article_id: (int(up or 0), int(down or 0)) for article_id, up, down in rows}
+    return _counts(session, article_ids)
 
 
-def helpfulness(up: int, down: int) -> float:
-    """A 0..1 score that starts neutral (0.5) and moves with evidence more than with one vote."""
-    return (up + 2) / (up + down + 4)
+def _counts(session: Session, article_ids: list[int] | None) -> dict[int, tuple[int, int]]:
+    query = select(
+        Feedback.article_id,
+        func.sum(case((Feedback.helpful, 1), else_=0)),
+        func.sum(case((Feedback.helpful, 0), else_=1)),
+    ).group_by(Feedback.article_id)
+    if article_ids is not None:
+        query = query.where(Feedback.article_id.in_(article_ids))
+    return {article_id: (int(up or 0), int(down or 0)) for article_id, up, down in session.execute(query)}
+
+
+def all_votes(session: Session) -> dict[int, tuple[int, int]]:
+    """(helpful, not helpful) vote counts of every article voted on."""
+    return _counts(session, None)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import add_user, indexed, make_token
-from sqlalchemy import select
+from conftest import KbClient, add_user, indexed, make_app, make_token
+from sqlalchemy import func, select
 
 from kb import background
 from kb.db import get_session
-from kb.models import SearchLog
+from kb.models import IndexEvent, SearchLog
 
 
 def api(client, query: str, **params) -> dict:
@@ -180,6 +180,35 @@ def test_helpful_votes_never_bury_a_much_better_match(admin, starter_app):
         assert vote.status_code == 200, vote.get_json()  # else the votes never weighed in at all
     indexed(starter_app)
     assert slugs(admin, "gizmo firmware update fails")[0] == "gizmo-firmware-update-fails"
+
+
+def test_a_vote_never_writes_the_index_and_other_processes_rank_with_it(admin, starter_app, tmp_path):
+    """Votes stay in the database: another process on the same database and index ranks with them
+    from its first search (and from a reload after that), and the index is not rewritten."""
+    create(admin, title="Gizmo pairing guide A", body="Pair the gizmo with the dock.\n")
+    create(admin, title="Gizmo pairing guide B", body="Pair the gizmo with the dock.\n")
+    loser = slugs(admin, "gizmo pairing")[1]
+    with starter_app.app_context():
+        events_before = get_session().scalar(select(func.count()).select_from(IndexEvent))
+    for name in ("u1", "u2", "u3", "u4", "u5", "u6"):
+        add_user(starter_app, name, "agent")
+        vote = starter_app.test_client().post(
+            f"/api/v1/articles/{loser}/feedback",
+            json={"helpful": True},
+            headers={"Authorization": f"Bearer {make_token(starter_app, name)}"},
+        )
+        assert vote.status_code == 200, vote.get_json()
+    with starter_app.app_context():
+        assert get_session().scalar(select(func.count()).select_from(IndexEvent)) == events_before
+    other = make_app(tmp_path / "other", serving=False, **_same_stores(starter_app))
+    other.test_client_class = KbClient
+    reader = other.test_client()
+    reader.login("admin-user")
+    assert slugs(reader, "gizmo pairing")[0] == loser
+
+
+def _same_stores(app) -> dict:
+    return {key: app.config[key] for key in ("DATABASE_URL", "INDEX_DIR", "SECRET_KEY")}
 
 
 def logs(app) -> list[SearchLog]:

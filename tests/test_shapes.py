@@ -103,7 +103,7 @@ SHAPES = [
 
 def source(body: str) -> Source:
     now = datetime.now(timezone.utc)
-    return Source(1, "shape", "Shape", "", body, (), "", "internal", "published", now, None, 0.5, 1)
+    return Source(1, "shape", "Shape", "", body, (), "", "internal", "published", now, None, 1)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[s.name for s in SHAPES])

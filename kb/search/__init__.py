@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from kb.models import Article
 from kb.search import indexer
 from kb.search.engine import SearchService, prior
+from kb.search.helpfulness import Helpfulness
 from kb.search.indexer import IndexBusy, IndexDamaged
 from kb.search.query import Vocabulary
 from kb.search.results import FacetValue, Filters, SearchHit, SearchPage
@@ -40,12 +41,26 @@ __all__ = [
 
 
 def init_app(app: Flask) -> None:
+    from kb import feedback  # kb.feedback reads kb.search.query: imported once both exist
+
+    def votes() -> dict[int, tuple[int, int]]:
+        with app.extensions["kb.sessionmaker"]() as session:
+            return feedback.all_votes(session)
+
     app.extensions["kb.search"] = SearchService(
         Path(app.config["INDEX_DIR"]),
         term_cache_mb=int(app.config["SEARCH_TERM_CACHE_MB"]),
         pool_size=int(app.config["THREADS"]),
         meaning=bool(app.config["SEARCH_MEANING"]),
+        helpfulness=Helpfulness(votes),
     )
+
+
+def votes_changed(session: Session, article_ids: list[int]) -> None:
+    """Votes were committed: this process ranks with them at once (the others within a refresh)."""
+    from kb import feedback
+
+    service().helpfulness.update(feedback.votes(session, article_ids))
 
 
 def service() -> SearchService:

@@ -23,6 +23,7 @@ import numpy as np
 
 from kb.models import Status
 from kb.search import fusion, semantic, suggest
+from kb.search.helpfulness import Helpfulness
 from kb.search.indexer import IndexDamaged, is_index_error
 from kb.search.query import Dictionary, QueryPlan, Vocabulary, build, completions, spelled_out
 from kb.search.results import FacetValue, Filters, SearchHit, SearchPage
@@ -87,9 +88,18 @@ class Snapshot:
 class SearchService:
     """Owns this process's view of one index folder: a pool of snapshots, one per running search."""
 
-    def __init__(self, index_dir: Path, *, term_cache_mb: int, pool_size: int = 4, meaning: bool = True):
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        term_cache_mb: int,
+        pool_size: int = 4,
+        meaning: bool = True,
+        helpfulness: Helpfulness | None = None,
+    ):
         self.index_dir = index_dir
         self.meaning = meaning
+        self.helpfulness = helpfulness or Helpfulness()
         self.pool_size = max(1, pool_size)
         # The budget is per process: most of it keeps decoded postings per segment (they survive
         # writes); each pooled snapshot keeps a small share of BM25 scores, cheap to recompute.
@@ -156,7 +166,7 @@ class SearchService:
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
                 meaning = _meaning_of(text, plan, searcher.reader(), spelling, typing) if self.meaning else None
-                ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, meaning)
+                ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, meaning, self.helpfulness)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.confident = fusion.confident(ranked)
                 page.facets = _facets(snapshot.scorer, [f.docnum for _, f in ranked])
@@ -195,7 +205,7 @@ class SearchService:
                 for window in suggest.to_score(reading, similarity, mask)
             }
             best = _best_windows(scorer, plans, mask, stored, similarity)
-            ranked = _rerank(scorer, [found for found, _ in best.values()])
+            ranked = _rerank(scorer, [found for found, _ in best.values()], self.helpfulness)
             page = SearchPage(query=text[:200], total=len(ranked), took_ms=0.0, confident=fusion.confident(ranked))
             for position, (score, found) in enumerate(ranked[:limit]):
                 window = best[found.docnum][1]
@@ -219,7 +229,8 @@ class SearchService:
             stored: dict[int, dict] = {}
             published = spelling_fields([Status.PUBLISHED.value])
             meaning = _meaning_of(text, plan, reader, published, False) if self.meaning else None
-            ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, meaning)[:limit]
+            ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, meaning, self.helpfulness)
+            ranked = ranked[:limit]
             return [_stored(snapshot.searcher, f.docnum, stored)["slug"] for _, f in ranked]
 
     def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
@@ -275,6 +286,7 @@ def _ranked(
     filters: Filters,
     stored: dict,
     meaning: np.ndarray | None,
+    helpful: Helpfulness,
 ) -> list[tuple[float, fusion.Fused]]:
     """The candidates, best first, as (score after the prior, how it was found).
 
@@ -283,7 +295,7 @@ def _ranked(
     """
     mask = _filter_mask(scorer, statuses, filters) & scorer.live()
     similarity = scorer.similarity(meaning) if meaning is not None else None
-    return _rerank(scorer, _candidates(scorer, plan, mask, stored, similarity))
+    return _rerank(scorer, _candidates(scorer, plan, mask, stored, similarity), helpful)
 
 
 def _candidates(
@@ -370,13 +382,13 @@ def _filter_mask(scorer: Scorer, statuses: Iterable[Status], filters: Filters):
     return mask
 
 
-def _rerank(scorer: Scorer, candidates: list[fusion.Fused]) -> list[tuple[float, fusion.Fused]]:
+def _rerank(scorer: Scorer, candidates: list[fusion.Fused], helpful: Helpfulness) -> list[tuple[float, fusion.Fused]]:
     """Scale each score by the article's quality prior (bounded, see PRIOR_MIN/MAX), best first."""
     if not candidates:
         return []
     docnums = np.fromiter((f.docnum for f in candidates), dtype=np.int64, count=len(candidates))
     age = time.time() / 86400 - scorer.numbers("fresh_day")[docnums]
-    priors = priors_of(scorer.numbers("helpful")[docnums], age)
+    priors = priors_of(helpful.of(scorer.numbers("article_number")[docnums].astype(np.int64)), age)
     return fusion.ordered([(f.score * float(p), f) for f, p in zip(candidates, priors, strict=True)])
 
 

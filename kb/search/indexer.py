@@ -37,7 +37,7 @@ from whoosh.index import IndexError as WhooshIndexError
 from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR, SegmentWriter
 
-from kb import changelog, feedback
+from kb import changelog
 from kb.models import Article
 from kb.render import render_article
 from kb.search import semantic
@@ -169,15 +169,14 @@ class Source:
     status: str
     updated_at: datetime
     verified_at: datetime | None
-    helpful: float
     version: int
 
     @classmethod
-    def of(cls, article: Article, helpful: float = 0.5) -> Source:
+    def of(cls, article: Article) -> Source:
         return cls(
             article.id, article.slug, article.title, article.summary, article.body, tuple(article.tags),
             article.product, article.audience.value, article.status.value, article.updated_at, article.verified_at,
-            helpful, article.version,
+            article.version,
         )  # fmt: skip
 
 
@@ -215,7 +214,7 @@ def document_for(article: Source) -> dict[str, Any]:
         "verified": _iso(article.verified_at),
         "sections": json.dumps(sections, ensure_ascii=False),
         "facets": json.dumps([article.product, article.audience, list(article.tags)]).encode("utf-8"),
-        "helpful": article.helpful,
+        "article_number": article.id,
         "fresh_day": _day(max(d for d in (article.updated_at, article.verified_at) if d is not None)),
         "vector": vector,
         "section_vectors": section_vectors,
@@ -361,8 +360,7 @@ def _write_documents(
         for start in range(0, len(article_ids), CHUNK):
             chunk = article_ids[start : start + CHUNK]
             found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(chunk)))}
-            counts = feedback.votes(session, chunk)
-            sources = [Source.of(found[i], feedback.helpfulness(*counts.get(i, (0, 0)))) for i in chunk if i in found]
+            sources = [Source.of(found[i]) for i in chunk if i in found]
             for article_id in (i for i in chunk if i not in found):
                 delete(article_id)
                 if progress:

@@ -26,7 +26,7 @@ from whoosh.support.charset import accent_map
 
 from kb.search.semantic import VECTOR_BYTES
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # Weights of an article's parts in the searched `text` field. Customers describe symptoms, so
 # the title and their own phrasings ("what the customer notices") count more than a passing
@@ -244,10 +244,10 @@ def build_schema() -> fields.Schema:
         verified=fields.STORED(),
         sections=fields.STORED(),
         # Per-document values read while ranking and counting facets, without loading stored fields:
-        # helpfulness (0..1, 0.5 = no evidence) and freshness (days since 1970 of the last update
-        # or verification).
+        # the article's id (its helpfulness is kept beside the index, see kb.search.helpfulness)
+        # and freshness (days since 1970 of the last update or verification).
         facets=fields.COLUMN(columns.VarBytesColumn()),
-        helpful=fields.COLUMN(columns.NumericColumn("f", default=0.5)),
+        article_number=fields.COLUMN(columns.NumericColumn("i", default=0)),
         fresh_day=fields.COLUMN(columns.NumericColumn("f", default=0.0)),
         # Meaning (kb.search.semantic): the article's unit vector, and one per section, float16.
         vector=fields.COLUMN(columns.FixedBytesColumn(VECTOR_BYTES, default=bytes(VECTOR_BYTES))),

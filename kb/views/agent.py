@@ -186,6 +186,7 @@ def helpful(slug: str):
         session, found, current_user, helped, comment=comment, vocabulary=current_vocabulary(session)
     )
     session.commit()
+    kb_search.votes_changed(session, [found.id])
     if not helped:  # flag it or fix it: what was wrong is worth more than the vote
         flash("Thanks. What was wrong with it? A flag below tells its authors exactly what to fix.", "info")
         return redirect(url_for("agent.article", slug=slug, flag=1, _anchor="flag"))

@@ -228,6 +228,7 @@ def article_feedback(slug: str):
     words = vocabulary.current_vocabulary(session)
     feedback.record_helpful(session, found, current_user, data["helpful"], comment=comment, vocabulary=words)
     session.commit()
+    kb_search.votes_changed(session, [found.id])
     return jsonify(slug=slug, helpful=data["helpful"])
 
 
