@@ -150,19 +150,24 @@ def test_multi_word_synonyms_match_customer_phrasings(agent):
     assert slugs(agent, "nobody can hear me")[0] == "teams-microphone-not-working"
 
 
+def helpful_votes(app, slug: str, prefix: str, count: int) -> None:
+    """`count` new agents each vote `slug` helpful through the API."""
+    for number in range(1, count + 1):
+        add_user(app, f"{prefix}{number}", "agent")
+        vote = app.test_client().post(
+            f"/api/v1/articles/{slug}/feedback",
+            json={"helpful": True},
+            headers={"Authorization": f"Bearer {make_token(app, f'{prefix}{number}')}"},
+        )
+        assert vote.status_code == 200, vote.get_json()  # else the votes never weighed in at all
+
+
 def test_helpful_votes_gently_reorder_close_matches(admin, starter_app):
     create(admin, title="Gizmo pairing guide A", body="Pair the gizmo with the dock.\n")
     create(admin, title="Gizmo pairing guide B", body="Pair the gizmo with the dock.\n")
     first = slugs(admin, "gizmo pairing")[:2]
     loser = first[1]
-    for name in ("v1", "v2", "v3", "v4", "v5", "v6"):
-        add_user(starter_app, name, "agent")
-        vote = starter_app.test_client().post(
-            f"/api/v1/articles/{loser}/feedback",
-            json={"helpful": True},
-            headers={"Authorization": f"Bearer {make_token(starter_app, name)}"},
-        )
-        assert vote.status_code == 200, vote.get_json()
+    helpful_votes(starter_app, loser, "v", 6)
     indexed(starter_app)
     assert slugs(admin, "gizmo pairing")[0] == loser
 
@@ -170,14 +175,7 @@ def test_helpful_votes_gently_reorder_close_matches(admin, starter_app):
 def test_helpful_votes_never_bury_a_much_better_match(admin, starter_app):
     create(admin, title="Gizmo firmware update fails", body="The gizmo firmware update fails at 40%.\n")
     create(admin, title="Unrelated dock article", body="Mentions a gizmo once.\n")
-    for name in ("w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"):
-        add_user(starter_app, name, "agent")
-        vote = starter_app.test_client().post(
-            "/api/v1/articles/unrelated-dock-article/feedback",
-            json={"helpful": True},
-            headers={"Authorization": f"Bearer {make_token(starter_app, name)}"},
-        )
-        assert vote.status_code == 200, vote.get_json()  # else the votes never weighed in at all
+    helpful_votes(starter_app, "unrelated-dock-article", "w", 8)
     indexed(starter_app)
     assert slugs(admin, "gizmo firmware update fails")[0] == "gizmo-firmware-update-fails"
 
@@ -190,14 +188,7 @@ def test_a_vote_never_writes_the_index_and_other_processes_rank_with_it(admin, s
     loser = slugs(admin, "gizmo pairing")[1]
     with starter_app.app_context():
         events_before = get_session().scalar(select(func.count()).select_from(IndexEvent))
-    for name in ("u1", "u2", "u3", "u4", "u5", "u6"):
-        add_user(starter_app, name, "agent")
-        vote = starter_app.test_client().post(
-            f"/api/v1/articles/{loser}/feedback",
-            json={"helpful": True},
-            headers={"Authorization": f"Bearer {make_token(starter_app, name)}"},
-        )
-        assert vote.status_code == 200, vote.get_json()
+    helpful_votes(starter_app, loser, "u", 6)
     with starter_app.app_context():
         assert get_session().scalar(select(func.count()).select_from(IndexEvent)) == events_before
     other = make_app(tmp_path / "other", serving=False, **_same_stores(starter_app))
