@@ -119,6 +119,7 @@ class Options:
     clients: int = CLIENTS
     save_every: float = SAVE_EVERY_S
     votes_per_s: float = VOTES_PER_S
+    workers: int = 1  # `kb serve --workers`: 1 is one process (threads only), as before
 
 
 def progress(message: str) -> None:
@@ -270,7 +271,7 @@ def measure_mode(
         kb.env["KB_SEARCH_TERM_CACHE_MB"] = "0"
     if mode == "words":  # what meaning costs: idle minus this
         kb.env["KB_SEARCH_MEANING"] = "false"
-    kb.start()
+    kb.start(*(("--workers", str(options.workers), "--threads", "4") if options.workers > 1 else ()))
     try:
         for query in queries.warmup:
             kb.search(query.text, typing=query.typing)
@@ -642,6 +643,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--save-every", type=float, default=SAVE_EVERY_S, help="seconds between saves in the writes modes"
     )
     parser.add_argument("--votes-per-s", type=float, default=VOTES_PER_S, help="votes per second in the writes modes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="kb serve --workers for every mode (default: %(default)s; a support floor runs one per core)",
+    )
     return parser.parse_args(argv)
 
 
@@ -668,7 +675,9 @@ def save(run: dict[str, Any], path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     previous = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
-    options = Options(("cold",) if args.cold else args.modes, args.clients, args.save_every, args.votes_per_s)
+    options = Options(
+        ("cold",) if args.cold else args.modes, args.clients, args.save_every, args.votes_per_s, args.workers
+    )
     started = datetime.now(timezone.utc)
     out = args.out or RUNS_DIR / f"latency-{started:%Y%m%d-%H%M%S}.json"
     with tempfile.TemporaryDirectory(prefix="kb-bench-code-") as tmp:

@@ -25,7 +25,7 @@ from kb.models import Status
 from kb.search import fusion, semantic, suggest
 from kb.search.helpfulness import Helpfulness
 from kb.search.indexer import IndexDamaged, is_index_error
-from kb.search.query import Dictionary, QueryPlan, Vocabulary, build, completions, spelled_out
+from kb.search.query import QueryPlan, Vocabulary, build, spelled_out
 from kb.search.results import FacetValue, Filters, SearchHit, SearchPage
 from kb.search.schema import code_tokens, spelling_fields
 from kb.search.scorer import Scorer
@@ -165,7 +165,7 @@ class SearchService:
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
-                meaning = _meaning_of(text, plan, searcher.reader(), spelling, typing) if self.meaning else None
+                meaning = _meaning_of(text, plan, typing) if self.meaning else None
                 ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, meaning, self.helpfulness)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.confident = fusion.confident(ranked)
@@ -227,8 +227,7 @@ class SearchService:
             if plan.is_empty:
                 return []
             stored: dict[int, dict] = {}
-            published = spelling_fields([Status.PUBLISHED.value])
-            meaning = _meaning_of(text, plan, reader, published, False) if self.meaning else None
+            meaning = _meaning_of(text, plan, False) if self.meaning else None
             ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, meaning, self.helpfulness)
             ranked = ranked[:limit]
             return [_stored(snapshot.searcher, f.docnum, stored)["slug"] for _, f in ranked]
@@ -259,19 +258,17 @@ def _best_windows(
     return best
 
 
-def _meaning_of(text: str, plan: QueryPlan, reader, spelling, typing: bool) -> np.ndarray | None:
+def _meaning_of(text: str, plan: QueryPlan, typing: bool) -> np.ndarray | None:
     """The query's vector: the typed text with its corrections, the word being typed completed.
 
     A half-typed word ("passw") has no meaning of its own; its most frequent completion in the
-    index stands in for it. Error codes are left out: word vectors tell such strings apart at
-    random, and the codes field ranks them exactly.
+    index (found while planning) stands in for it. Error codes are left out: word vectors tell
+    such strings apart at random, and the codes field ranks them exactly.
     """
     words = spelled_out(text, plan.corrections).split()
-    being_typed = typing and words and not text[-1:].isspace()
-    if being_typed and not code_tokens(words[-1]):
-        completed = completions(Dictionary(reader, spelling), words[-1].lower())
-        if completed:
-            words[-1] = completed[0]
+    last = plan.concepts[-1] if plan.concepts else None
+    if typing and words and last is not None and last.completions and last.surface == words[-1].lower():
+        words[-1] = last.completions[0]
     meant = [word for word in words if not code_tokens(word)]
     if not meant:
         return None

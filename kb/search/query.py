@@ -75,6 +75,7 @@ class Concept:
     alternatives: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
     code: str | None = None
     code_completions: list[str] = field(default_factory=list)  # indexed codes starting with `code`
+    completions: list[str] = field(default_factory=list)  # being typed: indexed words starting with it
     quoted: bool = False
     phrase: wq.Query | None = None  # quoted: the articles must hold the words in this order
 
@@ -299,6 +300,7 @@ def _expand(
         return
     word = concept.surface
     completed = completions(dictionary, word) if prefix and len(word) >= MIN_PREFIX_LENGTH else []
+    concept.completions = completed
     if completed and dictionary.frequency(word) == 0:
         concept.alternatives = concept.alternatives[1:]  # a fragment like "passw" is no word of its own
     for completion in completed:
