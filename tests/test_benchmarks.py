@@ -182,7 +182,7 @@ def test_latency_reports_every_mode_and_class(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     run = json.loads(out.read_text())
     size = run["sizes"]["150"]
-    assert list(size["modes"]) == ["idle", "cold", "writes", "concurrent"]
+    assert list(size["modes"]) == ["idle", "words", "cold", "writes", "concurrent"]
     for mode, figures in size["modes"].items():
         assert set(figures["classes"]) == set(CLASSES)
         assert all(len(c["samples"]) == 3 and c["errors"] == 0 for c in figures["classes"].values()), mode
