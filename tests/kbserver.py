@@ -130,6 +130,20 @@ def run_kb(folder: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
+def run_benchmark(script: str, *args: str, timeout: float = 900) -> str:
+    """Run `benchmarks/<script>` from the repository root; fail the test unless it succeeds."""
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, str(repo / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=repo,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def admin_token(folder: Path, env: dict[str, str] | None = None) -> str:
     """A new API token for the admin (the last line `kb token create` prints)."""
     return run_kb(folder, "token", "create", "admin", env=env).strip().splitlines()[-1]

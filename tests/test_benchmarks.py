@@ -5,12 +5,12 @@ that fail the run, and suggest against search on e-mails. Small sizes only; noth
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import SHARED
+from kbserver import run_benchmark
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.append(str(REPO / "benchmarks"))
@@ -172,14 +172,7 @@ def test_latency_reports_every_mode_and_class(tmp_path):
     out, old = tmp_path / "latency.json", tmp_path / "old.json"
     old.write_text(json.dumps({"sizes": {"150": {"classes": {"short": {"kb": {"p95": 9.0}}}}}}))  # before modes
     args = ["--sizes", "150", "--per-class", "3", "--out", str(out), "--compare", str(old), "--votes-per-s", "4"]
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "latency.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=REPO,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    stdout = run_benchmark("latency.py", *args)
     run = json.loads(out.read_text())
     size = run["sizes"]["150"]
     assert list(size["modes"]) == ["idle", "words", "cold", "writes", "concurrent"]
@@ -191,5 +184,5 @@ def test_latency_reports_every_mode_and_class(tmp_path):
         assert writes["saves"] >= 1 and writes["votes"] >= 1 and writes["errors"] == 0, writes
     assert size["modes"]["concurrent"]["clients"] == 4
     assert "the" in run["fts5_rules"]["stop_words"] and run["fts5_rules"]["typing"]["short"] is True
-    assert "| short | " in done.stdout and "| 9.0 |" in done.stdout  # the old run's p95, as idle
-    assert "150 articles, under writes, 4 clients: every class p95 ≤ 200 ms" in done.stdout
+    assert "| short | " in stdout and "| 9.0 |" in stdout  # the old run's p95, as idle
+    assert "150 articles, under writes, 4 clients: every class p95 ≤ 200 ms" in stdout
