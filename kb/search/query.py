@@ -23,6 +23,7 @@ from whoosh import query as wq
 from whoosh.matching import IntersectionMatcher
 from whoosh.reading import IndexReader, TermNotFound
 
+from kb.models import Status
 from kb.search.schema import (
     PUBLISHED_SPELLING,
     UNPUBLISHED_SPELLING,
@@ -62,7 +63,6 @@ QUERY_STOP_WORDS = frozenset(
     able something anything thing things possible""".split()
 )
 SENTENCE_LENGTH = 4
-PUBLISHED = "published"  # the status whose words PUBLISHED_SPELLING holds (see spelling_fields)
 _PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -170,7 +170,7 @@ class Dictionary:
         try:
             matcher = self.reader.postings(fieldname, term)
             if readable and self.is_published_only:
-                matcher = IntersectionMatcher(matcher, self.reader.postings("status", PUBLISHED))
+                matcher = IntersectionMatcher(matcher, self.reader.postings("status", Status.PUBLISHED.value))
         except TermNotFound:
             return False
         return matcher.is_active()
