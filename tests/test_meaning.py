@@ -94,6 +94,38 @@ def test_error_codes_and_quoted_phrases_keep_winning_over_meaning(app):
     assert [r["weak"] for r in body["results"]] == [False, True], "without the phrase asked for: a weak match"
 
 
+def test_an_article_quoting_a_pasted_error_message_outranks_closer_meanings(app):
+    admin = client_for(app, "admin")
+    create(
+        admin,
+        title="You don't have access to this file",
+        body="Teams says you don't have access to this file when you open a file shared in a chat.\n\n"
+        "Ask the file's owner to share the file with you again; access to a shared file follows the owner.\n",
+    )
+    create(
+        admin,
+        title="Intranet site treated as an internet site",
+        body="Opening a database from the intranet share shows:\n\n"
+        "Microsoft Access cannot open this file.\n\n"
+        "The share's zone is wrong. Add the server to the Local intranet zone.\n\n"
+        "The connection to Microsoft Exchange is unavailable. Outlook must be online or connected "
+        "to complete this action.\n",
+    )
+    create(
+        admin,
+        title="Outlook cannot connect to Exchange",
+        body="Outlook is offline: the connection to Exchange is unavailable and the mailbox cannot sync. "
+        "Check that Outlook is online and connected, then complete the action again.\n",
+    )
+    assert slugs(admin, "Microsoft Access cannot open this file.")[0] == "intranet-site-treated-as-an-internet-site"
+    # A message longer than a sentence, as a customer reads it out.
+    long_message = (
+        "The connection to Microsoft Exchange is unavailable. Outlook must be online or connected to "
+        "complete this action."
+    )
+    assert slugs(admin, long_message)[0] == "intranet-site-treated-as-an-internet-site"
+
+
 def test_weak_matches_are_marked_below_the_confident_ones(agent):
     body = api(agent, "printer offline")
     flags = [r["weak"] for r in body["results"]]

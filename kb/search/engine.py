@@ -300,9 +300,9 @@ def _candidates(
 ) -> list[fusion.Fused]:
     """The text matches of `plan` and the articles closest in meaning, fused (before the prior)."""
     scores = scorer.scores(plan.clauses)
-    if plan.in_order is not None:
-        _reward_typed_order(scorer, plan, scores, mask, stored)
-    return fusion.fuse(scores, scorer.top(scores, mask, CANDIDATES), similarity, mask, _exact(scorer, plan))
+    verbatim = _reward_typed_order(scorer, plan, scores, mask, stored) if plan.in_order is not None else frozenset()
+    top = scorer.top(scores, mask, CANDIDATES)
+    return fusion.fuse(scores, top, similarity, mask, _exact(scorer, plan), verbatim)
 
 
 def _matched(scorer: Scorer, docnum: int, wanted: dict[str, tuple[str, str]]) -> list[str]:
@@ -334,8 +334,8 @@ def _exact(scorer: Scorer, plan: QueryPlan) -> np.ndarray | None:
     return held
 
 
-def _reward_typed_order(scorer: Scorer, plan: QueryPlan, scores, mask, stored: dict) -> None:
-    """Multiply the scores of articles holding the typed words in the typed order.
+def _reward_typed_order(scorer: Scorer, plan: QueryPlan, scores, mask, stored: dict) -> frozenset[int]:
+    """Multiply the scores of articles holding the typed words in the typed order; return them.
 
     Only articles holding all those words can, so the (short) list of those is checked against
     the stored text, the best-scoring PHRASE_DEPTH of them at most.
@@ -344,9 +344,10 @@ def _reward_typed_order(scorer: Scorer, plan: QueryPlan, scores, mask, stored: d
     holding = holding[mask[holding]]
     if len(holding) > PHRASE_DEPTH:
         holding = holding[np.argsort(-scores[holding], kind="stable")[:PHRASE_DEPTH]]
-    for docnum in holding.tolist():
-        if _holds(plan.in_order, _stored(scorer.searcher, docnum, stored)):
-            scores[docnum] *= PHRASE_BONUS
+    found = frozenset(d for d in holding.tolist() if _holds(plan.in_order, _stored(scorer.searcher, d, stored)))
+    for docnum in found:
+        scores[docnum] *= PHRASE_BONUS
+    return found
 
 
 def _stored(searcher, docnum: int, cache: dict) -> dict:

@@ -3,7 +3,10 @@
 They miss different articles (the customer's words and the author's share nothing, or the
 vectors blur two close topics), so the candidates are the union of both rankers' best, scored
 as the BM25F score's share of the best one plus a weighted cosine. Error codes and quoted
-phrases are exact asks: the articles holding them all rank above every other.
+phrases are exact asks: the articles holding them all rank above every other. Next come the
+articles holding the typed words verbatim (a pasted error message): static word vectors blur
+"Microsoft Access cannot open this file" into "you don't have access to this file", and the
+article quoting the message must not lose to that.
 
 The constants are fitted on the relevance dev set only (benchmarks/relevance.py); the held-out
 half checks that they carry over.
@@ -37,6 +40,7 @@ class Fused:
     lexical: float  # BM25F share of the best text match, 0..1 (0: found by meaning alone)
     similarity: float  # cosine with the query (or the closest window of a message)
     exact: bool  # holds every code and quoted phrase asked for (always False if none was)
+    verbatim: bool = False  # holds the typed words in the typed order
 
     @property
     def by_meaning(self) -> bool:
@@ -50,16 +54,18 @@ def fuse(
     similarity: np.ndarray | None,
     allowed: np.ndarray,
     exact: np.ndarray | None,
+    verbatim: frozenset[int] = frozenset(),
 ) -> list[Fused]:
     """The candidates, scored (before the quality prior), in no particular order.
 
     `lexical`: every document's BM25F score; `lexical_top`: the best of them as (score, docnum);
     `similarity`: every document's cosine (None: meaning is not used); `allowed`: the documents
     the searcher may see (status, filters, not deleted); `exact`: the documents holding every
-    code and quoted phrase (None: the query has none).
+    code and quoted phrase (None: the query has none); `verbatim`: the documents holding the
+    typed words in order.
     """
     best = lexical_top[0][0] if lexical_top else 0.0
-    candidates = [docnum for _, docnum in lexical_top]
+    candidates = [docnum for _, docnum in lexical_top] + sorted(verbatim)
     if similarity is not None:
         # An exact ask is a restriction when some article meets it: meaning only reorders those.
         candidates += _most_similar(similarity, allowed if exact is None else allowed & exact)
@@ -68,7 +74,8 @@ def fuse(
         share = float(lexical[docnum]) / best if best > 0 else 0.0
         cosine = float(similarity[docnum]) if similarity is not None else 0.0
         holds = bool(exact is not None and exact[docnum])
-        result.append(Fused(docnum, share + MEANING_WEIGHT * max(0.0, cosine), share, cosine, holds))
+        score = share + MEANING_WEIGHT * max(0.0, cosine)
+        result.append(Fused(docnum, score, share, cosine, holds, docnum in verbatim))
     return result
 
 
@@ -82,8 +89,9 @@ def _most_similar(similarity: np.ndarray, allowed: np.ndarray) -> list[int]:
 
 
 def ordered(scored: list[tuple[float, Fused]]) -> list[tuple[float, Fused]]:
-    """Best first: the articles holding the asked-for codes and phrases, then by score."""
-    return sorted(scored, key=lambda pair: (not pair[1].exact, -pair[0], pair[1].docnum))
+    """Best first: the articles holding the asked-for codes and phrases, then those holding the
+    typed words verbatim, then by score."""
+    return sorted(scored, key=lambda pair: (not pair[1].exact, not pair[1].verbatim, -pair[0], pair[1].docnum))
 
 
 def confident(ranked: list[tuple[float, Fused]]) -> int:

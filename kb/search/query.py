@@ -49,8 +49,10 @@ CODE_PREFIX_WEIGHT = 0.25
 MAX_CODE_PREFIX_TERMS = 50
 MIN_CODE_PREFIX_LENGTH = 4
 PHRASE_FIELDS = ("title", "body")
-# Two words in a row are common and costly to check everywhere; a pasted message has more.
-MIN_PHRASE_TERMS, MAX_PHRASE_TERMS = 3, 12
+# Two words in a row are common and costly to check everywhere; a pasted message has more, and
+# an error message read out whole runs past a dozen words (Outlook's "connection to Microsoft
+# Exchange is unavailable" has 17).
+MIN_PHRASE_TERMS, MAX_PHRASE_TERMS = 3, 40
 # Conversational words that carry no meaning in a long, sentence-style query.
 # Quantifiers and restrictors ("only", "same", "other", "more") stay: in a how-to question they
 # often carry the point ("send only to me", "the same file").
