@@ -108,7 +108,15 @@ def _api_responses_match_the_openapi_document():
 
 def indexed(app) -> None:
     """Wait until the app's index writer has applied every change committed so far."""
-    assert background.wait_until_indexed(app), "the index writer did not catch up within 10 s"
+    if background.wait_until_indexed(app):
+        return
+    writer, rechecks, _flusher = app.extensions["kb.background"]
+    with app.app_context():
+        pending = kb_search.indexer.pending_events(get_session(), Path(app.config["INDEX_DIR"]))
+    raise AssertionError(
+        f"the index writer did not catch up within 10 s: {writer.status()}, "
+        f"events pending {pending}, golden rechecks queued {rechecks._queue.unfinished_tasks}"
+    )
 
 
 @pytest.fixture(scope="session")
