@@ -4,10 +4,11 @@ Each serving process builds its own app and starts its own background threads (k
 they cannot be inherited through fork. Of the processes, one becomes the index writer; every
 one reads the index and the database, so a save in any worker is found by searches in all.
 
-With gunicorn, the index writer gets a process of its own (`kb worker`): inside a busy request
-worker it would share one interpreter lock with every search thread, and under full load a save
-took seconds to become searchable. The request workers' writer threads stay on standby and take
-over within seconds if that process dies.
+The index writer gets a process of its own (`kb worker`), with waitress as with gunicorn: inside
+a busy request process it would share one interpreter lock with every search thread. Under full
+load a save took seconds to become searchable, and every save's indexing (tens of milliseconds of
+Python) stalled the searches running beside it. The serving processes' writer threads stay on
+standby and take over within seconds if that process dies.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from flask import Flask
 
@@ -31,14 +33,15 @@ def serve_waitress(app: Flask, *, host: str, port: int, threads: int, announce: 
     from waitress import create_server
 
     server = create_server(app, host=host, port=port, threads=threads)
-    background.start(app)
-    try:
-        announce(f"{_shown(host)}:{server.effective_port}")
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        background.stop(app)
+    with index_worker():
+        background.start(app)
+        try:
+            announce(f"{_shown(host)}:{server.effective_port}")
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            background.stop(app)
 
 
 def serve_gunicorn(*, host: str, port: int, workers: int, threads: int, announce: Announce) -> None:
@@ -58,24 +61,26 @@ def serve_gunicorn(*, host: str, port: int, workers: int, threads: int, announce
             return app
 
     os.environ["KB_THREADS"] = str(threads)  # each worker's app sizes its pools from it
-    writer = _start_index_worker()
-    try:
+    with index_worker():
         KbApplication().run()
-    finally:
-        writer.terminate()
-        try:
-            writer.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            writer.kill()
 
 
-def _start_index_worker() -> subprocess.Popen:
-    """`kb worker` beside the gunicorn workers, started first so that it becomes the index writer."""
+@contextmanager
+def index_worker() -> Iterator[subprocess.Popen]:
+    """`kb worker` beside the request-serving processes, started first so that it becomes the
+    index writer, and stopped when they stop (it also stops by itself if this process dies)."""
     process = subprocess.Popen([sys.executable, "-m", "kb", "worker"])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and process.poll() is None and not _holds_writer_lock(process.pid):
         time.sleep(0.05)
-    return process
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _holds_writer_lock(pid: int) -> bool:
