@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import math
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -45,7 +43,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -58,9 +55,9 @@ from whoosh.filedb.filestore import RamStorage
 from whoosh.qparser import MultifieldParser, OrGroup
 
 from kb.search.schema import STOP_WORDS as KB_STOP_WORDS  # what kb's analyzer drops from every query
-from kb.store import slugify
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ modules, however this is run
+from emails import EMAIL_KINDS, EMAIL_SEED, Email, build_emails  # noqa: E402
 from metrics import CUTOFF, METRICS, RECALL_DEPTH, evaluate, first_relevant_rank, percentile  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -689,155 +686,7 @@ def judged_record(report: Report) -> dict:
     }
 
 
-# --- suggest: chatty customer e-mails about real articles ---------------------------------------
-
-# Their descriptions describe other articles (the data set's SOURCE.md): left out of scoring.
-MISMATCHED = frozenset(
-    {
-        "SharePoint__OneDrive__sync__cant-open-online-only-file.md",
-        "support__entra__entra-id__app-integration__error-code-aadsts50057-user-account-is-disabled.md",
-    }
-)
-EMAIL_SEED = "kb-suggest-emails-1"
-EMAIL_KINDS = ("description", "error")
-GREETINGS = ("Hi team,", "Hello IT,", "Hi there,", "Good morning,", "Dear helpdesk,", "Hey,", "Hello,")
-CONTEXT_BEFORE = (
-    "I hope you all had a good weekend.",
-    "Sorry to bother you again this week.",
-    "We just got back from the team offsite, which was lovely but exhausting.",
-    "Quick one before I head into back-to-back meetings.",
-    "Things have been hectic since our department moved to the third floor.",
-    "My manager asked me to get this sorted before the quarterly review.",
-    "I'm working from home today because the trains are on strike again.",
-    "First of all, thanks again for the quick help last month.",
-    "I'm writing on behalf of our whole accounts team.",
-    "I started in this role two weeks ago, so bear with me.",
-)
-CONTEXT_AFTER = (
-    "It's not urgent, but it is slowing me down.",
-    "I have a client presentation on Thursday, so I'd love to have it working by then.",
-    "A colleague said she had something similar last year.",
-    "Let me know if you need me to come by your desk.",
-    "I'm in the office until five if you want to call me.",
-    "The coffee machine on our floor is broken too, but that's another story.",
-    "Our team lead is on holiday until Monday, so I can't ask her.",
-    "I can send screenshots if that helps.",
-)
-PROBLEM_FRAMES = (
-    "Anyway, the reason I'm writing: {problem}.",
-    "Also, since yesterday {problem}.",
-    "Not sure if it's related, but {problem}.",
-    "The thing is, {problem}.",
-    "One more thing: {problem}.",
-    "Apart from that, {problem}.",
-)
-ERROR_FRAMES = (
-    'I keep getting "{error}"',
-    "a message pops up saying {error}",
-    "it shows {error} every time I try",
-    'I get an error, "{error}", and then nothing happens',
-)
-SIGN_OFFS = (
-    "Thanks in advance,\nMaria",
-    "Cheers,\nTom",
-    "Best regards,\nPriya Sharma\nAccounts Payable | Ext. 4471",
-    "Kind regards,\nJonas Becker\nSent from my phone",
-    "Thanks!\nAnna",
-    "Many thanks,\nDavid\nFacilities",
-)
-# The author's wrapper around a description ("Resolves an issue in which ..."), dropped: a customer
-# says what happens, not what an article does.
-_AUTHOR_VERB = re.compile(
-    r"^(?:this article\s+)?(?:describes|discusses|explains|fixes|resolves|addresses|works around"
-    r"|(?:provides|offers|gives)\b[^.]*?\b(?:to|for)|(?:learn\s+)?how to (?:resolve|fix|troubleshoot|work around))\s+"
-    r"(?:how to (?:resolve|fix|troubleshoot|work around)\s+)?",
-    re.IGNORECASE,
-)
-_AUTHOR_ISSUE = re.compile(
-    r"^(?:an?|the)\s+(?:\w+\s+)?(?:issues?|problems?|scenarios?|situations?)\s+"
-    r"(?:in which|where|that occurs when|that occurs|that|when)\s+",
-    re.IGNORECASE,
-)
-_AUTHOR_TAIL = re.compile(
-    r"(?:\.\s+|,?\s+and\s+)(?:provides|a (?:resolution|workaround|solution) is provided)\b[^.]*\.?\s*$", re.IGNORECASE
-)
-
-
-@dataclass(frozen=True)
-class Email:
-    """A customer e-mail about one problem, and the articles that answer it (slugs)."""
-
-    id: str  # "<kind>:<article file>": ids only are saved
-    kind: str
-    text: str
-    problem: str  # the sentence that names the problem
-    relevant: frozenset[str]
-
-
-def problem_from_description(description: str) -> str:
-    """The problem an article's description names, without the author's wrapper words."""
-    text = _AUTHOR_TAIL.sub("", description.strip())
-    text = _AUTHOR_ISSUE.sub("", _AUTHOR_VERB.sub("", text))
-    return re.sub(r"^that\s+", "", text).rstrip(" .")
-
-
-def problem_from_error(error: str, rng: random.Random) -> str:
-    return rng.choice(ERROR_FRAMES).format(error=error.strip())
-
-
-def chatty_email(problem: str, rng: random.Random) -> tuple[str, str]:
-    """(the e-mail, its problem sentence): a greeting, context, the problem in the middle, a sign-off."""
-    before = rng.sample(CONTEXT_BEFORE, rng.randint(2, 4))
-    after = rng.sample(CONTEXT_AFTER, rng.randint(1, 4))
-    sentence = rng.choice(PROBLEM_FRAMES).format(problem=problem.rstrip(" ."))
-    body = [rng.choice(GREETINGS), " ".join(before), " ".join([sentence, *after]), rng.choice(SIGN_OFFS)]
-    return "\n\n".join(body), sentence
-
-
-def build_emails(folder: Path, seed: str = EMAIL_SEED) -> list[Email]:
-    """One e-mail per known-item description and per error text of the real-articles set.
-
-    Deterministic: each e-mail's choices come from its own seeded generator, so adding a row
-    changes no other e-mail. An error text several articles cite is answered by any of them.
-    """
-    emails = [
-        _email(
-            seed,
-            "description",
-            row["article_file"],
-            lambda _rng, description=row["description"]: problem_from_description(description),
-            {_slug(row["article_file"])},
-        )
-        for row in _tsv(folder / "known-item.tsv")
-        if row["article_file"] not in MISMATCHED
-    ]
-    errors = _tsv(folder / "error-codes.tsv")
-    citing: dict[str, set[str]] = {}
-    for row in errors:
-        citing.setdefault(row["error"].lower(), set()).add(_slug(row["article_file"]))
-    for row in errors:
-        problem = partial(problem_from_error, row["error"])
-        emails.append(_email(seed, "error", row["article_file"], problem, citing[row["error"].lower()]))
-    return emails
-
-
-def _email(
-    seed: str, kind: str, article_file: str, problem: Callable[[random.Random], str], relevant: set[str]
-) -> Email:
-    """The e-mail of one row, from a generator seeded with the row's own id."""
-    rng = random.Random(f"{seed}:{kind}:{article_file}")
-    text, sentence = chatty_email(problem(rng), rng)
-    return Email(f"{kind}:{article_file}", kind, text, sentence, frozenset(relevant))
-
-
-def _slug(article_file: str) -> str:
-    """The slug `kb import` gives a file without one in its front matter."""
-    return slugify(Path(article_file).stem)
-
-
-def _tsv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as lines:
-        return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+# --- suggest: chatty customer e-mails about real articles (built in emails.py) -------------
 
 
 @dataclass

@@ -15,6 +15,7 @@ from kbserver import run_benchmark
 REPO = Path(__file__).resolve().parent.parent
 sys.path.append(str(REPO / "benchmarks"))
 
+import emails  # noqa: E402
 import harness  # noqa: E402
 import relevance  # noqa: E402
 from corpus import Generator  # noqa: E402
@@ -134,10 +135,10 @@ def test_a_missed_target_fails_the_run_unless_report_only(tmp_path, monkeypatch,
 
 @needs_real_articles
 def test_emails_are_deterministic_and_mention_the_problem_in_the_middle():
-    first, again = relevance.build_emails(REAL), relevance.build_emails(REAL)
+    first, again = emails.build_emails(REAL), emails.build_emails(REAL)
     assert first == again
     assert {e.kind for e in first} == {"description", "error"}
-    assert not any(e.id.split(":", 1)[1] in relevance.MISMATCHED for e in first if e.kind == "description")
+    assert not any(e.id.split(":", 1)[1] in emails.MISMATCHED for e in first if e.kind == "description")
     for email in first:
         paragraphs = email.text.split("\n\n")
         assert email.problem in paragraphs[2] and email.problem not in (paragraphs[0] + paragraphs[-1])
