@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
 import os
 import platform
@@ -44,7 +43,7 @@ import urllib.error
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -52,7 +51,7 @@ from corpus import SEED, Article, Generator, write_corpus  # noqa: E402
 from harness import Fts5Reference, KbInstance, QueryRules, kb_query_rules, snapshot_kb  # noqa: E402
 from metrics import distribution  # noqa: E402
 from queries import CLASSES, TYPED_CLASSES, Query, QuerySet, build_queries  # noqa: E402
-from traffic import Client, Recorder, _request, _save  # noqa: E402
+from traffic import SteadyWrites  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS_DIR = REPO / "benchmarks" / "runs"
@@ -87,7 +86,6 @@ AUTHOR_USER = "bench-author"  # saves articles in the writes modes (the agent vo
 SAVE_EVERY_S = 1.0  # an author saves an article this often while the writes modes measure
 VOTES_PER_S = 2.0  # and agents vote (helpful or not) at this rate
 EDITED_ARTICLES = 20  # the author edits these, picked with a fixed seed
-FIRST_WRITES_TIMEOUT_S = 60.0
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -176,92 +174,6 @@ def measure_clients(kb: KbInstance, queries: QuerySet, clients: int) -> dict[str
     return by_class([pair for share in sent for pair in share])
 
 
-class Writes:
-    """An author saving an article every `save_every` s and an agent voting, in the background.
-
-    Both go through the API as people do (traffic.py's requests: a save carries the version it
-    read, a 409 is counted, not an error). Entering waits for the first save and the first vote,
-    so the measured queries never run before the writes have started.
-    """
-
-    def __init__(self, kb: KbInstance, slugs: Sequence[str], save_every: float, votes_per_s: float):
-        self.kb, self.slugs = kb, list(slugs)
-        self.save_every, self.vote_every = save_every, 1 / votes_per_s if votes_per_s > 0 else 0.0
-        self.rec, self.stop = Recorder(), threading.Event()
-        self.threads = [threading.Thread(target=self._author)]
-        if self.vote_every:
-            self.threads.append(threading.Thread(target=self._voter))
-
-    def __enter__(self) -> Writes:
-        for thread in self.threads:
-            thread.start()
-        deadline = time.monotonic() + FIRST_WRITES_TIMEOUT_S
-        while not self._started() and time.monotonic() < deadline and not self.stop.is_set():
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(120)
-
-    def _started(self) -> bool:
-        done = self.rec.timings.get("save", []) or self.rec.errors.get("save") or self.rec.conflicts
-        voted = not self.vote_every or self.rec.timings.get("vote", []) or self.rec.errors.get("vote")
-        return bool(done and voted)
-
-    def _paced(self, every: float, step: Callable[[], None]) -> None:
-        """Call `step()` every `every` seconds until stopped: a steady rate, and no burst to catch up
-        when a step took longer than that."""
-        due = time.monotonic()
-        while not self.stop.is_set():
-            step()
-            due = max(due + every, time.monotonic())
-            self.stop.wait(max(0.0, due - time.monotonic()))
-
-    def _author(self) -> None:
-        client, rng = Client(self.kb.base_url, self.kb.tokens[AUTHOR_USER]), random.Random(f"{SEED}:saves")
-        run, numbers = os.urandom(3).hex(), itertools.count(1)  # markers differ run to run, as traffic's do
-
-        def save() -> None:
-            slug = rng.choice(self.slugs)
-            current = _request(client, self.rec, "read for edit", "GET", f"/api/v1/articles/{slug}")
-            if current:
-                _save(client, self.rec, slug, f"zq{run}x0x{next(numbers)}", current)
-
-        try:
-            self._paced(self.save_every, save)
-        finally:
-            client.close()
-
-    def _voter(self) -> None:
-        client, rng = Client(self.kb.base_url, self.kb.token), random.Random(f"{SEED}:votes")
-
-        def vote() -> None:
-            slug = rng.choice(self.slugs)
-            body = {"helpful": rng.random() < 0.8}
-            _request(client, self.rec, "vote", "POST", f"/api/v1/articles/{slug}/feedback", body)
-
-        try:
-            self._paced(self.vote_every, vote)
-        finally:
-            client.close()
-
-    def summary(self) -> dict[str, Any]:
-        rec = self.rec
-        return {
-            "save_every_s": self.save_every,
-            "votes_per_s": round(1 / self.vote_every, 3) if self.vote_every else 0.0,
-            "saves": len(rec.timings.get("save", [])),
-            "save_ms": distribution(rec.timings.get("save", [])),
-            "conflicts": rec.conflicts,
-            "votes": len(rec.timings.get("vote", [])),
-            "vote_ms": distribution(rec.timings.get("vote", [])),
-            "errors": sum(len(v) for v in rec.errors.values()),
-            "error_samples": {kind: errors[:3] for kind, errors in rec.errors.items()},
-        }
-
-
 def measure_mode(
     kb: KbInstance, queries: QuerySet, mode: str, slugs: Sequence[str], options: Options
 ) -> dict[str, Any]:
@@ -277,7 +189,8 @@ def measure_mode(
             kb.search(query.text, typing=query.typing)
         if mode not in ("writes", "concurrent"):
             return {"samples": measure_one_client(kb, queries), "clients": 1, "writes": None}
-        with Writes(kb, slugs, options.save_every, options.votes_per_s) as writes:
+        author, agent = kb.tokens[AUTHOR_USER], kb.token
+        with SteadyWrites(kb.base_url, author, agent, slugs, options.save_every, options.votes_per_s) as writes:
             clients = options.clients if mode == "concurrent" else 1
             samples = measure_clients(kb, queries, clients) if clients > 1 else measure_one_client(kb, queries)
         return {"samples": samples, "clients": clients, "writes": writes.summary()}

@@ -5,11 +5,14 @@ request per keystroke burst, 100 ms apart, as the search page sends them), opens
 result, sometimes votes. An author saves an edit every `think` seconds on average, each edit
 carrying a word no article holds, so the run can prove every acknowledged save became
 searchable, and how long that took. Each person keeps one HTTP connection, as a browser does.
+`SteadyWrites` is the latency benchmark's background: one save a second and steady votes, paced
+rather than random, so that every run measures searches under the same writes.
 """
 
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import random
@@ -19,14 +22,17 @@ import time
 import urllib.parse
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Sequence
 
+from corpus import SEED
+from metrics import distribution
 from queries import Query
 
 MARKER = re.compile(r"\s*\bzq[0-9a-f]+x\d+x\d+\b")
 BURST_GAP_S = 0.1  # the search page sends a request per burst of keystrokes, 100 ms apart
 VOTE_SHARE = 0.2
 TIMEOUT_S = 60.0
+FIRST_WRITES_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -237,3 +243,102 @@ def _watch_one(client: Client, rec: Recorder, index: int, deadline_s: float) -> 
             rec.error("save visible", f"{marker} ({slug}) not searchable {deadline_s:.0f} s after its save")
             return
         time.sleep(0.05)
+
+
+class SteadyWrites:
+    """An author saving an article every `save_every` s and an agent voting, in the background.
+
+    Both go through the API as people do (the requests above: a save carries the version it
+    read, a 409 is counted, not an error). Entering waits for the first save and the first vote,
+    so the measured queries never run before the writes have started.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        author_token: str,
+        agent_token: str,
+        slugs: Sequence[str],
+        save_every: float,
+        votes_per_s: float,
+    ):
+        self.base_url, self.author_token, self.agent_token, self.slugs = (
+            base_url,
+            author_token,
+            agent_token,
+            list(slugs),
+        )
+        self.save_every, self.vote_every = save_every, 1 / votes_per_s if votes_per_s > 0 else 0.0
+        self.rec, self.stop = Recorder(), threading.Event()
+        self.threads = [threading.Thread(target=self._author)]
+        if self.vote_every:
+            self.threads.append(threading.Thread(target=self._voter))
+
+    def __enter__(self) -> SteadyWrites:
+        for thread in self.threads:
+            thread.start()
+        deadline = time.monotonic() + FIRST_WRITES_TIMEOUT_S
+        while not self._started() and time.monotonic() < deadline and not self.stop.is_set():
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(120)
+
+    def _started(self) -> bool:
+        done = self.rec.timings.get("save", []) or self.rec.errors.get("save") or self.rec.conflicts
+        voted = not self.vote_every or self.rec.timings.get("vote", []) or self.rec.errors.get("vote")
+        return bool(done and voted)
+
+    def _paced(self, every: float, step: Callable[[], None]) -> None:
+        """Call `step()` every `every` seconds until stopped: a steady rate, and no burst to catch up
+        when a step took longer than that."""
+        due = time.monotonic()
+        while not self.stop.is_set():
+            step()
+            due = max(due + every, time.monotonic())
+            self.stop.wait(max(0.0, due - time.monotonic()))
+
+    def _author(self) -> None:
+        client, rng = Client(self.base_url, self.author_token), random.Random(f"{SEED}:saves")
+        run, numbers = os.urandom(3).hex(), itertools.count(1)  # markers differ run to run, as traffic's do
+
+        def save() -> None:
+            slug = rng.choice(self.slugs)
+            current = _request(client, self.rec, "read for edit", "GET", f"/api/v1/articles/{slug}")
+            if current:
+                _save(client, self.rec, slug, f"zq{run}x0x{next(numbers)}", current)
+
+        try:
+            self._paced(self.save_every, save)
+        finally:
+            client.close()
+
+    def _voter(self) -> None:
+        client, rng = Client(self.base_url, self.agent_token), random.Random(f"{SEED}:votes")
+
+        def vote() -> None:
+            slug = rng.choice(self.slugs)
+            body = {"helpful": rng.random() < 0.8}
+            _request(client, self.rec, "vote", "POST", f"/api/v1/articles/{slug}/feedback", body)
+
+        try:
+            self._paced(self.vote_every, vote)
+        finally:
+            client.close()
+
+    def summary(self) -> dict[str, Any]:
+        rec = self.rec
+        return {
+            "save_every_s": self.save_every,
+            "votes_per_s": round(1 / self.vote_every, 3) if self.vote_every else 0.0,
+            "saves": len(rec.timings.get("save", [])),
+            "save_ms": distribution(rec.timings.get("save", [])),
+            "conflicts": rec.conflicts,
+            "votes": len(rec.timings.get("vote", [])),
+            "vote_ms": distribution(rec.timings.get("vote", [])),
+            "errors": sum(len(v) for v in rec.errors.values()),
+            "error_samples": {kind: errors[:3] for kind, errors in rec.errors.items()},
+        }
