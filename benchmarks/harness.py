@@ -95,6 +95,10 @@ class KbInstance:
     def create_user(self, name: str, role: str) -> str:
         """A user with `role` and an API token for it (the last line `kb token create` prints)."""
         self.run("user", "add", name, "--role", role, "--password", AGENT_PASSWORD)
+        return self.new_token(name)
+
+    def new_token(self, name: str) -> str:
+        """A new API token for the existing user `name` (the last line `kb token create` prints)."""
         self.tokens[name] = self.run("token", "create", name).strip().splitlines()[-1].strip()
         return self.tokens[name]
 

@@ -21,6 +21,7 @@ be brought in or repaired.
     .venv/bin/python benchmarks/latency.py [--sizes 1000,10000,50000] [--per-class 200]
                                            [--modes idle,words,cold,writes,concurrent]
                                            [--out PATH] [--compare PREVIOUS.json]
+                                           [--workers N] [--instances DIR]
 
 Progress goes to stderr, the tables to stdout, the raw figures to a JSON file.
 """
@@ -48,7 +49,7 @@ from typing import Any, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import SEED, Article, Generator, write_corpus  # noqa: E402
-from harness import Fts5Reference, KbInstance, QueryRules, kb_query_rules, snapshot_kb  # noqa: E402
+from harness import AGENT_USER, Fts5Reference, KbInstance, QueryRules, kb_query_rules, snapshot_kb  # noqa: E402
 from metrics import distribution  # noqa: E402
 from queries import CLASSES, TYPED_CLASSES, Query, QuerySet, build_queries  # noqa: E402
 from traffic import SteadyWrites  # noqa: E402
@@ -118,6 +119,7 @@ class Options:
     save_every: float = SAVE_EVERY_S
     votes_per_s: float = VOTES_PER_S
     workers: int = 1  # `kb serve --workers`: 1 is one process (threads only), as before
+    instances: Path | None = None  # keep each size's built instance here and reuse it (--instances)
 
 
 def progress(message: str) -> None:
@@ -244,12 +246,16 @@ def bench_size(generator: Generator, size: int, per_class: int, code: Path, opti
     slugs = [a.slug for a in rng.sample(articles, min(EDITED_ARTICLES, len(articles)))]
     with tempfile.TemporaryDirectory(prefix=f"kb-bench-{size}-") as tmp:
         root = Path(tmp)
-        write_corpus(articles, root / "articles")
-        copy_synonyms(code, root / "articles")
-        kb = KbInstance(root / "kb", source=code)
-        builds = build_kb(kb, root / "articles", size)
-        kb.create_agent()
-        kb.create_user(AUTHOR_USER, "author")
+        kb = KbInstance(options.instances / str(size) if options.instances else root / "kb", source=code)
+        builds = reused_build(kb, size, code)
+        if builds is None:
+            write_corpus(articles, root / "articles")
+            copy_synonyms(code, root / "articles")
+            builds = build_kb(kb, root / "articles", size)
+            kb.create_agent()
+            kb.create_user(AUTHOR_USER, "author")
+            if options.instances:
+                remember_build(kb, size, code, builds)
         modes = {}
         for mode in options.modes:
             progress(
@@ -260,6 +266,37 @@ def bench_size(generator: Generator, size: int, per_class: int, code: Path, opti
         fts5, fts5_build = fts5_reference(root / "fts5.db", articles, queries, size, kb_query_rules(code))
         builds.update(fts5_build)
     return summarise(size, builds, modes, fts5)
+
+
+BUILT_FILE = "built.json"
+
+
+def build_key(size: int, code: Path) -> dict[str, Any]:
+    """What an instance kept by --instances was built from: reused only if all of it is the same."""
+    corpus = hashlib.sha256((REPO / "benchmarks" / "corpus.py").read_bytes()).hexdigest()[:16]
+    return {"articles": size, "kb_source": source_digest(code), "corpus_source": corpus, "seed": SEED}
+
+
+def reused_build(kb: KbInstance, size: int, code: Path) -> dict[str, float] | None:
+    """The build figures of an instance kept by an earlier run of the same code and corpus (its
+    users get fresh tokens), or None when it must be built."""
+    path = kb.root / BUILT_FILE
+    if not path.is_file():
+        return None
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    if kept.get("key") != build_key(size, code):
+        progress(f"[{size:,}] the kept instance in {kb.root} was built from other code: building again")
+        shutil.rmtree(kb.root)
+        return None
+    progress(f"[{size:,}] reusing the instance kept in {kb.root} (built {kept['built']})")
+    kb.token = kb.new_token(AGENT_USER)
+    kb.new_token(AUTHOR_USER)
+    return kept["build"]
+
+
+def remember_build(kb: KbInstance, size: int, code: Path, builds: dict[str, float]) -> None:
+    record = {"key": build_key(size, code), "build": builds, "built": datetime.now(timezone.utc).isoformat()}
+    (kb.root / BUILT_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
 def fts5_reference(
@@ -562,6 +599,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=1,
         help="kb serve --workers for every mode (default: %(default)s; a support floor runs one per core)",
     )
+    parser.add_argument(
+        "--instances",
+        type=Path,
+        help="keep each size's built kb instance in this folder and reuse it on later runs of the same "
+        "code (skips the import and reindex, which take most of an hour at 50k); the build figures "
+        "are then the kept ones",
+    )
     return parser.parse_args(argv)
 
 
@@ -589,7 +633,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     previous = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
     options = Options(
-        ("cold",) if args.cold else args.modes, args.clients, args.save_every, args.votes_per_s, args.workers
+        ("cold",) if args.cold else args.modes,
+        args.clients,
+        args.save_every,
+        args.votes_per_s,
+        args.workers,
+        args.instances,
     )
     started = datetime.now(timezone.utc)
     out = args.out or RUNS_DIR / f"latency-{started:%Y%m%d-%H%M%S}.json"
@@ -600,7 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "started": started.isoformat(timespec="seconds"),
             "per_class": args.per_class,
             "machine": machine(code),
-            "options": asdict(options),
+            "options": {**asdict(options), "instances": str(options.instances) if options.instances else None},
             "fts5_rules": fts5_rules(code),
             "sizes": {},
         }

@@ -187,3 +187,30 @@ def test_latency_reports_every_mode_and_class(tmp_path):
     assert "the" in run["fts5_rules"]["stop_words"] and run["fts5_rules"]["typing"]["short"] is True
     assert "| short | " in stdout and "| 9.0 |" in stdout  # the old run's p95, as idle
     assert "150 articles, under writes, 4 clients: every class p95 ≤ 200 ms" in stdout
+
+
+@pytest.mark.slow
+def test_latency_reuses_a_kept_instance_of_the_same_code(tmp_path):
+    kept = tmp_path / "instances"
+    runs = []
+    for n in range(2):
+        out = tmp_path / f"run{n}.json"
+        run_benchmark(
+            "latency.py",
+            "--sizes",
+            "100",
+            "--per-class",
+            "2",
+            "--modes",
+            "idle",
+            "--instances",
+            str(kept),
+            "--out",
+            str(out),
+        )
+        runs.append(json.loads(out.read_text())["sizes"]["100"])
+    assert (kept / "100" / "built.json").is_file()
+    assert runs[1]["build"]["import_s"] == runs[0]["build"]["import_s"], "the second run imported again"
+    assert all(c["errors"] == 0 for c in runs[1]["modes"]["idle"]["classes"].values()), (
+        "the kept users' new tokens work"
+    )
