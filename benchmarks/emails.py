@@ -4,6 +4,7 @@ Why: an agent pastes what the customer wrote, and customers mention the problem 
 a greeting, news about their week and a signature. Each e-mail wraps one article's description or
 error text (../shared/data/real-articles, read where it is, never copied) in such talk,
 deterministically, so suggest and search can be compared on the same messages run after run.
+The same talk makes the latency benchmark's messages and call transcripts.
 """
 
 from __future__ import annotations
@@ -119,6 +120,65 @@ def chatty_email(problem: str, rng: random.Random) -> tuple[str, str]:
     sentence = rng.choice(PROBLEM_FRAMES).format(problem=problem.rstrip(" ."))
     body = [rng.choice(GREETINGS), " ".join(before), " ".join([sentence, *after]), rng.choice(SIGN_OFFS)]
     return "\n\n".join(body), sentence
+
+
+AGENT_TURNS = (
+    "Thanks for calling the helpdesk, how can I help?",
+    "Can you tell me what you see on the screen right now?",
+    "When did this start?",
+    "Have you restarted it since then?",
+    "Let me look that up for you.",
+    "Is anyone else in your team affected?",
+    "Could you read me the exact message, word for word?",
+    "Okay, bear with me a moment.",
+    "And what were you doing just before it happened?",
+    "Right, I can see your account here.",
+)
+SMALL_TALK = (
+    "Yes, hello, thanks for picking up so quickly.",
+    "Sure, one second, let me put my coffee down.",
+    "It's the same laptop I've had since last spring.",
+    "No, I don't think I changed anything.",
+    "Hang on, somebody is at my door.",
+    "Sorry, the line is a bit bad, I'm on the train.",
+    "I think so, but I'm not completely sure.",
+    "My colleague had a look but couldn't work it out either.",
+)
+
+# Details that make most of a real call's sentences different from each other.
+NAMES = ("Maria", "Tom", "Priya", "Jonas", "Anna", "David", "Keiko", "Olu", "Sven", "Lucia")
+TEAMS = ("accounts", "facilities", "sales", "the warehouse", "legal", "reception", "marketing", "payroll")
+
+
+def _detail(rng: random.Random) -> str:
+    name, team = rng.choice(NAMES), rng.choice(TEAMS)
+    return rng.choice(
+        (
+            f"It happened again at {rng.randint(7, 18)}:{rng.randint(0, 59):02d}, when I was in room {rng.randint(100, 999)}.",
+            f"{name} from {team} says it was fine for her on {rng.choice(('Monday', 'Tuesday', 'Wednesday'))}.",
+            f"I'm on extension {rng.randint(2000, 7999)} if we get cut off.",
+            f"We moved {rng.randint(2, 40)} people from {team} to the new floor last week.",
+            f"I tried it {rng.randint(2, 12)} times before lunch and once more with {name} watching.",
+        )
+    )
+
+
+def call_transcript(problems: list[str], rng: random.Random, chars: int) -> str:
+    """A call of about `chars` characters: the agent's questions and the customer's answers, speaker
+    labels and all, with each of `problems` said once, in passing, somewhere along the way."""
+    lines: list[str] = []
+    said = sorted(rng.sample(range(max(len(problems), chars // 120)), len(problems)))
+    pending = dict(zip(said, problems, strict=True))
+    length = 0
+    while length < chars or pending:
+        turn = len(lines) // 2
+        answer = rng.choice(SMALL_TALK + CONTEXT_BEFORE + CONTEXT_AFTER) if rng.random() < 0.3 else _detail(rng)
+        problem = pending.pop(turn, None)
+        if problem is not None:
+            answer = f"{answer} {rng.choice(PROBLEM_FRAMES).format(problem=problem.rstrip(' .'))}"
+        lines += [f"Agent: {rng.choice(AGENT_TURNS)}", f"Customer: {answer}"]
+        length += len(lines[-2]) + len(lines[-1]) + 2
+    return "\n".join(lines)
 
 
 def build_emails(folder: Path, seed: str = EMAIL_SEED) -> list[Email]:

@@ -135,6 +135,20 @@ class KbInstance:
             self.server.kill()
             self.server.wait()
 
+    def suggest(self, text: str, *, limit: int = 5) -> SearchResponse:
+        """One `POST /api/v1/suggest` with a whole message, timed as `search` is."""
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v1/suggest",
+            data=json.dumps({"text": text, "limit": limit}).encode(),
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
+            method="POST",
+        )
+        return self._timed(request)
+
     def search(self, text: str, *, typing: bool = False, limit: int = 10) -> SearchResponse:
         """One `GET /api/v1/search`, timed from request to parsed body, as a helpdesk tool sees it."""
         params = {"q": text, "limit": str(limit)}
@@ -144,6 +158,9 @@ class KbInstance:
             f"{self.base_url}/api/v1/search?{urllib.parse.urlencode(params)}",
             headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
         )
+        return self._timed(request)
+
+    def _timed(self, request: urllib.request.Request) -> SearchResponse:
         started = time.perf_counter()
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
             body = response.read()
@@ -266,6 +283,20 @@ class Fts5Reference:
             )
             self.db.execute("INSERT INTO t(t) VALUES ('optimize')")
         return time.perf_counter() - started
+
+    def suggest(self, text: str, *, limit: int = 5) -> SearchResponse:
+        """One `POST /api/v1/suggest` with a whole message, timed as `search` is."""
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v1/suggest",
+            data=json.dumps({"text": text, "limit": limit}).encode(),
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
+            method="POST",
+        )
+        return self._timed(request)
 
     def search(self, text: str, *, typing: bool = False, limit: int = 10) -> SearchResponse:
         """The same query, in process: rank, take the top `limit` and build their snippets."""

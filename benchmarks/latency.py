@@ -13,7 +13,9 @@ machine. Each mode runs the same queries on a freshly started server:
 - writes: one client while an author saves an article every second through the API and an
   agent votes at a steady rate;
 - concurrent: 4 clients at once, each sending its share of the queries back to back, under
-  the same writes.
+  the same writes;
+- suggest: one client sending whole messages to `POST /api/v1/suggest`: a chatty e-mail around
+  each sentence query, and call transcripts of about 15,000 characters mentioning three problems.
 
 It also times `kb import` and `kb reindex`, since those bound how fast a large knowledge base can
 be brought in or repaired.
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -49,6 +52,7 @@ from typing import Any, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import SEED, Article, Generator, write_corpus  # noqa: E402
+from emails import call_transcript, chatty_email  # noqa: E402
 from harness import AGENT_USER, Fts5Reference, KbInstance, QueryRules, kb_query_rules, snapshot_kb  # noqa: E402
 from metrics import distribution  # noqa: E402
 from queries import CLASSES, TYPED_CLASSES, Query, QuerySet, build_queries  # noqa: E402
@@ -59,13 +63,14 @@ RUNS_DIR = REPO / "benchmarks" / "runs"
 DEFAULT_SIZES = (1_000, 10_000, 50_000)
 SYNONYMS_FILE = "synonyms.yaml"
 # The order modes run in: the two with writes last, since their saves change the index.
-MODES = ("idle", "words", "cold", "writes", "concurrent")
+MODES = ("idle", "words", "cold", "suggest", "writes", "concurrent")
 MODE_TITLES = {
     "idle": "idle, one client",
     "words": "idle, words only (meaning off), one client",
     "cold": "cold (caches off), one client",
     "writes": "under writes, one client",
     "concurrent": "under writes, 4 clients",
+    "suggest": "suggest (a whole message), one client",
 }
 MODE_COLUMNS = {
     "idle": "idle",
@@ -73,6 +78,7 @@ MODE_COLUMNS = {
     "cold": "cold",
     "writes": "writes",
     "concurrent": "writes, 4 clients",
+    "suggest": "suggest",
 }
 # p95 targets per mode and corpus size: a size is held to the target of the smallest listed size >= it.
 TARGETS_MS: dict[str, dict[int, float]] = {
@@ -81,7 +87,11 @@ TARGETS_MS: dict[str, dict[int, float]] = {
     "cold": {},
     "writes": {10_000: 100.0, 50_000: 250.0},
     "concurrent": {10_000: 200.0},
+    "suggest": {10_000: 200.0},
 }
+# The suggest mode's messages: an e-mail per sentence query, and some long call transcripts.
+SUGGEST_CLASSES = ("email", "transcript")
+TRANSCRIPT_CHARS, TRANSCRIPT_PROBLEMS, TRANSCRIPT_SHARE = 15_000, 3, 5
 CLIENTS = 4
 AUTHOR_USER = "bench-author"  # saves articles in the writes modes (the agent votes)
 SAVE_EVERY_S = 1.0  # an author saves an article this often while the writes modes measure
@@ -132,23 +142,27 @@ def interleaved(queries: QuerySet) -> list[Query]:
     Round-robin rather than class after class, so a slow drift of the machine (a background
     merge, the page cache warming) spreads over every class instead of landing on one.
     """
-    measured = queries.measured
-    return [measured[kind][i] for i in range(len(measured[CLASSES[0]])) for kind in CLASSES]
+    rounds = itertools.zip_longest(*queries.measured.values())
+    return [query for round_ in rounds for query in round_ if query is not None]
 
 
 def send(kb: KbInstance, query: Query) -> Sample:
-    """One query as a helpdesk tool sends it; a failure is recorded, not raised."""
+    """One query as a helpdesk tool sends it (a whole message to suggest, in the suggest mode's
+    classes); a failure is recorded, not raised."""
     try:
-        response = kb.search(query.text, typing=query.typing)
+        if query.kind in SUGGEST_CLASSES:
+            response = kb.suggest(query.text)
+        else:
+            response = kb.search(query.text, typing=query.typing)
         return Sample(query.text, response.wall_ms, response.took_ms, response.hits)
     except (urllib.error.URLError, OSError, ValueError) as exc:  # counted and shown, not fatal
         return Sample(query.text, 0.0, 0.0, 0, error=f"{type(exc).__name__}: {exc}")
 
 
 def by_class(sent: Sequence[tuple[Query, Sample]]) -> dict[str, list[Sample]]:
-    samples: dict[str, list[Sample]] = {kind: [] for kind in CLASSES}
+    samples: dict[str, list[Sample]] = {}
     for query, sample in sent:
-        samples[query.kind].append(sample)
+        samples.setdefault(query.kind, []).append(sample)
     return samples
 
 
@@ -188,7 +202,7 @@ def measure_mode(
     kb.start(*(("--workers", str(options.workers), "--threads", "4") if options.workers > 1 else ()))
     try:
         for query in queries.warmup:
-            kb.search(query.text, typing=query.typing)
+            send(kb, query)
         if mode not in ("writes", "concurrent"):
             return {"samples": measure_one_client(kb, queries), "clients": 1, "writes": None}
         author, agent = kb.tokens[AUTHOR_USER], kb.token
@@ -199,6 +213,20 @@ def measure_mode(
     finally:
         kb.stop()
         kb.env = saved_env
+
+
+def messages(queries: QuerySet) -> QuerySet:
+    """The suggest mode's messages, made from the sentence queries: each wrapped in a chatty
+    e-mail, and every TRANSCRIPT_SHARE-th group of them said in passing during a long call."""
+    rng = random.Random(f"{SEED}:messages")
+    sentences = [q.text for q in queries.measured["sentence"]]
+    emails = [Query("email", chatty_email(text, rng)[0]) for text in sentences]
+    calls = [
+        Query("transcript", call_transcript(sentences[i : i + TRANSCRIPT_PROBLEMS], rng, TRANSCRIPT_CHARS))
+        for i in range(0, max(1, len(sentences) // TRANSCRIPT_SHARE) * TRANSCRIPT_PROBLEMS, TRANSCRIPT_PROBLEMS)
+    ]
+    warmup = [Query("email", chatty_email(q.text, rng)[0]) for q in queries.warmup if q.kind == "sentence"]
+    return QuerySet(warmup, {"email": emails, "transcript": calls})
 
 
 def measure_fts5(fts: Fts5Reference, queries: QuerySet) -> dict[str, list[Fts5Sample]]:
@@ -258,11 +286,12 @@ def bench_size(generator: Generator, size: int, per_class: int, code: Path, opti
                 remember_build(kb, size, code, builds)
         modes = {}
         for mode in options.modes:
+            sent = messages(queries) if mode == "suggest" else queries
             progress(
-                f"[{size:,}] {MODE_TITLES[mode]}: {len(queries.warmup)} warm-up + "
-                f"{sum(map(len, queries.measured.values()))} measured queries"
+                f"[{size:,}] {MODE_TITLES[mode]}: {len(sent.warmup)} warm-up + "
+                f"{sum(map(len, sent.measured.values()))} measured queries"
             )
-            modes[mode] = measure_mode(kb, queries, mode, slugs, options)
+            modes[mode] = measure_mode(kb, sent, mode, slugs, options)
         fts5, fts5_build = fts5_reference(root / "fts5.db", articles, queries, size, kb_query_rules(code))
         builds.update(fts5_build)
     return summarise(size, builds, modes, fts5)
@@ -346,7 +375,7 @@ def summarise_mode(size: int, mode: str, run: dict[str, Any], fts5: dict[str, An
     for kind, rows in run["samples"].items():
         ok = [s for s in rows if not s.error]
         kb = distribution([s.kb_ms for s in ok])
-        fts5_p95 = fts5[kind]["times"]["p95"]
+        fts5_p95 = fts5[kind]["times"]["p95"] if kind in fts5 else None  # suggest's messages: no FTS5 twin
         classes[kind] = {
             "kb": kb,
             "kb_took_ms": distribution([s.took_ms for s in ok]),
@@ -390,6 +419,11 @@ def print_table(size: int, result: dict[str, Any], previous: dict[str, Any] | No
     print("\n".join(verdicts(size, result)))
 
 
+def _search_modes(result: dict[str, Any]) -> dict[str, Any]:
+    """The modes that sent searches (every one but suggest), which FTS5 has a twin of."""
+    return {mode: figures for mode, figures in result["modes"].items() if mode != "suggest"}
+
+
 def _markdown(header: list[str], rows: list[list[str]]) -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(" --- " for _ in header) + "|")
@@ -398,8 +432,10 @@ def _markdown(header: list[str], rows: list[list[str]]) -> None:
 
 
 def print_side_by_side(result: dict[str, Any]) -> None:
-    """kb's p95 of every class in every mode measured, beside FTS5's."""
-    modes = result["modes"]
+    """kb's p95 of every class in every search mode measured, beside FTS5's."""
+    modes = _search_modes(result)
+    if not modes:
+        return
     header = ["class", *(f"kb p95 {MODE_COLUMNS[m]}" for m in modes), "FTS5 p95"]
     if "idle" in modes:
         header.append("idle / FTS5")
@@ -445,7 +481,8 @@ def print_mode(size: int, mode: str, figures: dict[str, Any], previous: dict[str
 
 def print_fts5(result: dict[str, Any]) -> None:
     print("\n#### FTS5 reference (same queries, kb's stop words dropped, the typed word as a prefix)\n")
-    idle = result["modes"].get("idle") or next(iter(result["modes"].values()))
+    modes = _search_modes(result)
+    idle = modes.get("idle") or next(iter(modes.values()), None)
     rows = []
     for kind, figures in result["fts5"].items():
         times = figures["times"]
@@ -455,7 +492,7 @@ def print_fts5(result: dict[str, Any]) -> None:
                 f"{times['p50']:.2f}",
                 f"{times['p95']:.2f}",
                 f"{times['p99']:.2f}",
-                f"{idle['classes'][kind]['kb_zero_results']}/{figures['zero_results']}",
+                f"{idle['classes'][kind]['kb_zero_results'] if idle else '-'}/{figures['zero_results']}",
             ]
         )
     _markdown(["class", "FTS5 p50", "FTS5 p95", "FTS5 p99", "no result kb/FTS5"], rows)

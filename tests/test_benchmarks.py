@@ -176,10 +176,13 @@ def test_latency_reports_every_mode_and_class(tmp_path):
     stdout = run_benchmark("latency.py", *args)
     run = json.loads(out.read_text())
     size = run["sizes"]["150"]
-    assert list(size["modes"]) == ["idle", "words", "cold", "writes", "concurrent"]
+    assert list(size["modes"]) == ["idle", "words", "cold", "suggest", "writes", "concurrent"]
     for mode, figures in size["modes"].items():
-        assert set(figures["classes"]) == set(CLASSES)
-        assert all(len(c["samples"]) == 3 and c["errors"] == 0 for c in figures["classes"].values()), mode
+        assert set(figures["classes"]) == ({"email", "transcript"} if mode == "suggest" else set(CLASSES))
+        assert all(c["samples"] and c["errors"] == 0 for c in figures["classes"].values()), mode
+        assert all(len(c["samples"]) == 3 for k, c in figures["classes"].items() if k != "transcript"), mode
+    transcript = size["modes"]["suggest"]["classes"]["transcript"]["samples"][0]["query"]
+    assert 15_000 <= len(transcript) <= 20_000 and transcript.count("Customer: ") > 50
     for mode in ("writes", "concurrent"):
         writes = size["modes"][mode]["writes"]
         assert writes["saves"] >= 1 and writes["votes"] >= 1 and writes["errors"] == 0, writes
@@ -187,6 +190,7 @@ def test_latency_reports_every_mode_and_class(tmp_path):
     assert "the" in run["fts5_rules"]["stop_words"] and run["fts5_rules"]["typing"]["short"] is True
     assert "| short | " in stdout and "| 9.0 |" in stdout  # the old run's p95, as idle
     assert "150 articles, under writes, 4 clients: every class p95 ≤ 200 ms" in stdout
+    assert "150 articles, suggest (a whole message), one client: every class p95 ≤ 200 ms" in stdout
 
 
 @pytest.mark.slow
