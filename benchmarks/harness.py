@@ -284,20 +284,6 @@ class Fts5Reference:
             self.db.execute("INSERT INTO t(t) VALUES ('optimize')")
         return time.perf_counter() - started
 
-    def suggest(self, text: str, *, limit: int = 5) -> SearchResponse:
-        """One `POST /api/v1/suggest` with a whole message, timed as `search` is."""
-        request = urllib.request.Request(
-            f"{self.base_url}/api/v1/suggest",
-            data=json.dumps({"text": text, "limit": limit}).encode(),
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-            },
-            method="POST",
-        )
-        return self._timed(request)
-
     def search(self, text: str, *, typing: bool = False, limit: int = 10) -> SearchResponse:
         """The same query, in process: rank, take the top `limit` and build their snippets."""
         expression = fts5_expression(text, typing=typing, rules=self.rules)
