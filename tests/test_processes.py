@@ -91,7 +91,9 @@ def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_
             method="PUT",
         )
         wait_found(second.url, token, "rattles", "fax-machine-hums-quietly")
-        assert writer_pid(tmp_path / "search_index") in (second.pid(), index_workers(second.pid()))
+        second_worker = index_workers(second.pid())
+        assert writer_pid(tmp_path / "search_index") in (second.pid(), second_worker)
+    assert gone(second_worker), "a server stopped cleanly stops its index writer too"
 
 
 def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
