@@ -95,7 +95,9 @@ def run_load(kb: KbInstance, *, agents: int, authors: int, agent_think: float, a
     """Run the people for `seconds`; return the recorder once every save was checked."""
     queries = [q for kind in build_queries(list(Generator().articles(300)), 40).measured.values() for q in kind]
     slugs = _editable_slugs(kb, authors * 20)
-    rec, stop = Recorder(), threading.Event()
+    # The watchers stop only once every person has: a save acknowledged just after `stop` must
+    # still be watched (with one event, a watcher could leave before the last save was recorded).
+    rec, stop, people_done = Recorder(), threading.Event(), threading.Event()
     people = [
         threading.Thread(target=agent, args=(kb.base_url, kb.tokens["agent"], queries, agent_think, n, rec, stop))
         for n in range(agents)
@@ -108,7 +110,7 @@ def run_load(kb: KbInstance, *, agents: int, authors: int, agent_think: float, a
     watchers = [
         threading.Thread(
             target=watch_visibility,
-            args=(kb.base_url, kb.tokens["agent"], rec, stop),
+            args=(kb.base_url, kb.tokens["agent"], rec, people_done),
             kwargs={"share": n, "watchers": WATCHERS},
         )
         for n in range(WATCHERS)
@@ -120,6 +122,7 @@ def run_load(kb: KbInstance, *, agents: int, authors: int, agent_think: float, a
     for thread in people:
         thread.join(120)
     rec.elapsed = time.monotonic() - rec.started
+    people_done.set()
     for thread in watchers:
         thread.join(900)
     return rec
