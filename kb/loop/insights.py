@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time as clock
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -162,13 +162,13 @@ class Recent:
 
     MAX_RANGES = 32
 
-    def __init__(self, seconds: float = 60.0):
-        self.seconds = seconds
+    def __init__(self, seconds: float = 60.0, now: Callable[[], float] = clock.monotonic):
+        self.seconds, self.now = seconds, now  # `now`: a test's own clock, so no sleep races a slow machine
         self._lock = threading.Lock()
         self._kept: dict[Range, tuple[float, Insights]] = {}
 
     def figures(self, session: Session, span: Range) -> Insights:
-        now = clock.monotonic()
+        now = self.now()
         with self._lock:
             kept = self._kept.get(span)
         if kept is not None and now - kept[0] < self.seconds:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+from whoosh.reading import ReaderClosed
 
 from kb.models import Status
 from kb.search import fusion, semantic, suggest
@@ -62,10 +63,19 @@ class Snapshot:
         self._scorer: Scorer | None = None
 
     def refresh(self) -> None:
-        """Follow the index to its latest commit (cheap when nothing changed)."""
-        fresh = self.searcher.refresh()
-        if fresh is not self.searcher:
-            self.searcher, self._scorer = fresh, None
+        """Follow the index to its latest commit (cheap when nothing changed).
+
+        Not with Whoosh's `Searcher.refresh`: it closes the old readers, and when a merge deletes
+        a segment file while it opens the new ones, it retries and closes them a second time
+        ("Reader already closed": a 500 under load). Its reuse of the old readers never happens
+        anyway (it looks them up by segment id among readers keyed by generation), and what is
+        worth keeping of a segment lives in the SegmentCache. So: a new searcher, then the old
+        one closed.
+        """
+        if self._index.latest_generation() == self.searcher.reader().generation():
+            return
+        old, self.searcher, self._scorer = self.searcher, self._index.searcher(), None
+        _close(old)
 
     @property
     def scorer(self) -> Scorer:
@@ -82,7 +92,14 @@ class Snapshot:
         return self._scorer
 
     def close(self) -> None:
-        self.searcher.close()
+        _close(self.searcher)
+
+
+def _close(searcher) -> None:
+    try:
+        searcher.close()
+    except ReaderClosed:  # closed already, by a refresh that failed half-way
+        pass
 
 
 class SearchService:
