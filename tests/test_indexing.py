@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -224,35 +226,49 @@ def test_an_index_holding_no_article_answers_searches_with_no_results(app):
     assert result.exit_code == 0 and "0 results for 'printer'" in result.output, result.output
 
 
-def test_searchers_refreshed_while_merges_delete_segments_never_fail(tmp_path):
-    """Whoosh's own refresh closes the old readers, and when a merge deleted a segment file
-    meanwhile it retries and closes them again: "Reader already closed", a 500 in CI's load run.
-    Each search refreshes its pooled snapshot like this, under commits that merge."""
+@contextmanager
+def committing(folder: Path) -> Iterator[list[int]]:
+    """An index in `folder` taking one-document commits back to back, with Whoosh's default
+    merges, until the block ends; yields the running count of commits."""
     from whoosh.fields import ID, TEXT, Schema
     from whoosh.filedb.filestore import FileStorage
 
-    from kb.search.engine import Snapshot
-    from kb.search.segments import SegmentCache
-
-    folder = tmp_path / "index"
     folder.mkdir()
     index = FileStorage(str(folder)).create_index(Schema(key=ID(stored=True), body=TEXT))
-    stop, failures, commits = threading.Event(), [], [0]
+    stop, commits = threading.Event(), [0]
 
-    def commit_storm():
+    def storm():
         while not stop.is_set():
-            writer = index.writer()  # Whoosh's default policy merges small segments as they pile up
+            writer = index.writer()
             writer.add_document(key=str(commits[0]), body="router lights blink amber")
             writer.commit()
             commits[0] += 1
 
-    storm = threading.Thread(target=commit_storm)
-    storm.start()
-    snapshots = [
-        Snapshot(folder, term_cache_bytes=1 << 20, segments=SegmentCache(postings_bytes=1 << 20)) for _ in range(4)
-    ]
-    refreshed, deadline = 0, time.monotonic() + 120
+    thread = threading.Thread(target=storm)
+    thread.start()
     try:
+        yield commits
+    finally:
+        stop.set()
+        thread.join()
+
+
+# Enough attempts racing enough commits, however slow the machine; the deadline only stops a hang.
+STORM_DEADLINE_S = 120
+
+
+def test_searchers_refreshed_while_merges_delete_segments_never_fail(tmp_path):
+    """Whoosh's own refresh closes the old readers, and when a merge deleted a segment file
+    meanwhile it retries and closes them again: "Reader already closed", a 500 in CI's load run.
+    Each search refreshes its pooled snapshot like this, under commits that merge."""
+    from kb.search.engine import Snapshot
+    from kb.search.segments import SegmentCache
+
+    folder, failures, refreshed = tmp_path / "index", [], 0
+    deadline = time.monotonic() + STORM_DEADLINE_S
+    with committing(folder) as commits:
+        cache = SegmentCache(postings_bytes=1 << 20)
+        snapshots = [Snapshot(folder, term_cache_bytes=1 << 20, segments=cache) for _ in range(4)]
         while (refreshed < 2000 or commits[0] < 300) and time.monotonic() < deadline:
             snapshot = snapshots[refreshed % len(snapshots)]
             try:
@@ -261,50 +277,26 @@ def test_searchers_refreshed_while_merges_delete_segments_never_fail(tmp_path):
             except Exception as exc:  # noqa: BLE001  any failure is what this test looks for
                 failures.append(repr(exc))
             refreshed += 1
-    finally:
-        stop.set()
-        storm.join()
         for snapshot in snapshots:
             snapshot.close()
     assert failures == []
-    assert refreshed >= 2000 and commits[0] >= 300, f"only {refreshed} refreshes and {commits[0]} commits in 120 s"
+    assert refreshed >= 2000 and commits[0] >= 300, f"only {refreshed} refreshes and {commits[0]} commits"
 
 
 def test_searchers_opened_while_the_writer_commits_never_fail(tmp_path):
     """Opening lists the folder for the newest commit, then reads it: a commit in between deletes
     the one listed. Seen once in a load run as a 503 'index cannot be read'; this opens searchers
     the way a busy kb does (a new one per extra concurrent search) under a storm of commits."""
-    from whoosh.fields import ID, TEXT, Schema
-    from whoosh.filedb.filestore import FileStorage
-
     from kb.search.storage import MappedStorage
 
-    folder = tmp_path / "index"
-    folder.mkdir()
-    index = FileStorage(str(folder)).create_index(Schema(key=ID(stored=True), body=TEXT))
-    stop, failures, commits = threading.Event(), [], [0]
-
-    def commit_storm():
-        while not stop.is_set():
-            writer = index.writer()
-            writer.add_document(key=str(commits[0]), body="router lights blink amber")
-            writer.commit()
-            commits[0] += 1
-
-    storm = threading.Thread(target=commit_storm)
-    storm.start()
-    # Enough openings racing enough commits, however slow the machine; the deadline only stops
-    # a hang.
-    opened, deadline = 0, time.monotonic() + 120
-    try:
+    folder, failures, opened = tmp_path / "index", [], 0
+    deadline = time.monotonic() + STORM_DEADLINE_S
+    with committing(folder) as commits:
         while (opened < 200 or commits[0] < 100) and time.monotonic() < deadline:
             try:
                 MappedStorage(str(folder)).open_index().searcher().close()
                 opened += 1
             except OSError as exc:
                 failures.append(repr(exc))
-    finally:
-        stop.set()
-        storm.join()
     assert failures == []
-    assert opened >= 200 and commits[0] >= 100, f"only {opened} openings and {commits[0]} commits in 120 s"
+    assert opened >= 200 and commits[0] >= 100, f"only {opened} openings and {commits[0]} commits"
