@@ -226,8 +226,8 @@ class GoldenRechecks(_Loop):
         service = self.app.extensions["kb.search"]
         try:
             with self.app.extensions["kb.sessionmaker"]() as session:
-                for article_id in article_ids:
-                    golden.regressions(session, service, golden.ChangedArticle.since_previous(session, article_id))
-                    session.commit()
+                changes = [golden.ChangedArticle.since_previous(session, article_id) for article_id in article_ids]
+                golden.regressions(session, service, changes)
+                session.commit()
         except Exception:  # noqa: BLE001  a failed check must not stop the next ones
             log.exception("Golden queries not re-checked for articles %s", article_ids)

@@ -101,28 +101,41 @@ def check(
     service: SearchService,
     goldens: list[GoldenQuery] | None = None,
     *,
-    broken_by: int | None = None,
+    touched_by: dict[int, list[ChangedArticle]] | None = None,
 ) -> list[GoldenResult]:
     """Run golden queries as an agent would search, record each rank, and return the results.
 
-    `broken_by`: the article whose change is being checked; queries it pushed out of the top 3
-    remember it.
+    `touched_by`: for each golden query's id, the article changes being checked that could move
+    it; a query they pushed out of the top 3 remembers the one that did it (`_culprit`).
 
     The searches run before the write transaction starts, so a long check never holds the
     database's write lock (SQLite has only one).
     """
     goldens = list_golden(session) if goldens is None else goldens
     vocabulary = current_vocabulary(session)
-    results = []
+    results, culprits = [], {}
     for golden in goldens:
         slugs = service.ranked_slugs(golden.query, limit=DEPTH, vocabulary=vocabulary)
         rank = slugs.index(golden.article.slug) + 1 if golden.article.slug in slugs else None
-        results.append(GoldenResult(golden, rank, golden.last_rank))
-    _record(session, results, broken_by)
+        result = GoldenResult(golden, rank, golden.last_rank)
+        if result.regressed and touched_by and touched_by.get(golden.id):
+            culprits[golden.id] = _culprit(golden, slugs, touched_by[golden.id])
+        results.append(result)
+    _record(session, results, culprits)
     return results
 
 
-def _record(session: Session, results: list[GoldenResult], broken_by: int | None) -> None:
+def _culprit(golden: GoldenQuery, slugs: list[str], changes: list[ChangedArticle]) -> int:
+    """The change a regressed query blames: the changed article now ranked highest for it (it
+    took the place), else the target's own change, else the first that could have moved it."""
+    ranked = sorted((slugs.index(c.slug), c.article_id) for c in changes if c.slug in slugs)
+    if ranked:
+        return ranked[0][1]
+    own = [c.article_id for c in changes if c.article_id == golden.article_id]
+    return own[0] if own else changes[0].article_id
+
+
+def _record(session: Session, results: list[GoldenResult], culprits: dict[int, int]) -> None:
     """Store each rank; a query that passes again forgets what broke it."""
     begin_write(session)
     now = utcnow()
@@ -130,33 +143,39 @@ def _record(session: Session, results: list[GoldenResult], broken_by: int | None
         values = {"last_rank": result.rank, "last_checked_at": now}
         if result.passed:
             values.update(broken_by_id=None, broken_at=None)
-        elif result.regressed and broken_by is not None:
-            values.update(broken_by_id=broken_by, broken_at=now)
+        elif result.golden.id in culprits:
+            values.update(broken_by_id=culprits[result.golden.id], broken_at=now)
         # A statement, not the loaded object: a query deleted meanwhile is simply not updated.
-        session.execute(update(GoldenQuery).where(GoldenQuery.id == result.golden.id).values(**values))
+        statement = update(GoldenQuery).where(GoldenQuery.id == result.golden.id).values(**values)
+        session.execute(statement, execution_options={"synchronize_session": False})
         for name, value in values.items():
             set_committed_value(result.golden, name, value)
     session.flush()
 
 
-def regressions(session: Session, service: SearchService, changed: ChangedArticle | None = None) -> list[GoldenResult]:
-    """Check the golden queries a change could affect; return those it pushed out of the top 3.
+def regressions(
+    session: Session, service: SearchService, changes: list[ChangedArticle] | None = None
+) -> list[GoldenResult]:
+    """Check the golden queries changes could affect; return those pushed out of the top 3.
 
-    After a vocabulary change every query is checked. After an article change, only queries
-    that could match the article before or after (sharing a term with it, counting typo
-    corrections and synonyms) or that target it: no other query's ranking can move. Queries an
-    article change pushed out remember the article (see `warnings_for`).
+    After a vocabulary change (`changes` None) every query is checked. After article changes,
+    only the queries that could match a changed article before or after (sharing a term with
+    it, counting typo corrections and synonyms) or that target one: no other query's ranking
+    can move. Each runs once however many changes touch it, so a batch of saves that came
+    together costs one pass over the golden set, not one per save.
     """
     goldens = list_golden(session)
-    if changed is not None:
+    touched_by = None
+    if changes is not None:
         vocabulary = current_vocabulary(session)
-        goldens = [
-            g
-            for g in goldens
-            if g.article_id == changed.article_id or service.query_terms(g.query, vocabulary) & changed.terms
-        ]
-    results = check(session, service, goldens, broken_by=changed.article_id if changed else None)
+        touched_by = {g.id: _touching(g, service.query_terms(g.query, vocabulary), changes) for g in goldens}
+        goldens = [g for g in goldens if touched_by[g.id]]
+    results = check(session, service, goldens, touched_by=touched_by)
     return [result for result in results if result.regressed]
+
+
+def _touching(golden: GoldenQuery, query_terms: set[str], changes: list[ChangedArticle]) -> list[ChangedArticle]:
+    return [c for c in changes if c.article_id == golden.article_id or query_terms & c.terms]
 
 
 def warnings_for(session: Session, article: Article) -> list[str]:
@@ -172,25 +191,26 @@ def warning(result: GoldenResult) -> str:
 @dataclass
 class ChangedArticle:
     article_id: int
+    slug: str
     terms: set[str]  # what the article contained before and after the change
 
     @classmethod
-    def of(cls, article_id: int, *texts: str) -> ChangedArticle:
+    def of(cls, article_id: int, slug: str, *texts: str) -> ChangedArticle:
         terms: set[str] = set()
         for text in texts:
             terms |= terms_of(text)
-        return cls(article_id, terms)
+        return cls(article_id, slug, terms)
 
     @classmethod
     def since_previous(cls, session: Session, article_id: int) -> ChangedArticle:
         """The change from an article's previous revision to what it holds now."""
         article = session.get(Article, article_id)
         if article is None:
-            return cls(article_id, set())
+            return cls(article_id, "", set())
         previous = session.scalar(
             select(Revision).where(Revision.article_id == article_id, Revision.number == article.version - 1)
         )
-        return cls.of(article_id, searchable_text(previous) if previous else "", searchable_text(article))
+        return cls.of(article_id, article.slug, searchable_text(previous) if previous else "", searchable_text(article))
 
 
 def searchable_text(article: Article | Revision) -> str:

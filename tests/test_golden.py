@@ -5,6 +5,12 @@ from __future__ import annotations
 import re
 
 from conftest import PROJECT_ROOT, indexed, make_app, starter_list
+from sqlalchemy import select
+
+from kb import golden, store
+from kb import search as kb_search
+from kb.db import get_session
+from kb.models import GoldenQuery
 
 
 def post(client, url: str, payload: dict):
@@ -58,6 +64,47 @@ def test_saving_an_article_that_pushes_a_golden_query_out_warns_the_author(admin
     assert report["passed"] < report["total"]
     page = admin.get("/author/golden").get_data(as_text=True)
     assert "fail" in page and "printer offline" in page
+
+
+def test_a_golden_warning_blames_the_article_that_took_the_place_not_a_bystander(admin):
+    """Saves that arrive together are checked in one pass; each regression names one of them."""
+    assert (
+        post(admin, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"}).status_code
+        == 201
+    )
+    bystander = post(
+        admin,
+        "/api/v1/articles",
+        {"title": "Office move checklist", "body": "Label each printer before the move.\n", "status": "published"},
+    ).get_json()["article"]["slug"]
+    pushers = [
+        post(
+            admin,
+            "/api/v1/articles",
+            {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published"},
+        ).get_json()["article"]["slug"]
+        for n in range(3)
+    ]
+    indexed(admin.application)
+    assert admin.get(f"/api/v1/articles/{bystander}").get_json()["golden_warnings"] == []
+    warnings = [w for slug in pushers for w in admin.get(f"/api/v1/articles/{slug}").get_json()["golden_warnings"]]
+    assert sum("'printer offline' → print-jobs-stuck-in-queue" in w for w in warnings) == 1, warnings
+
+    # The same saves checked as one batch, the bystander first: the blame still goes to the
+    # article that took the place (the one ranked highest now), whatever the batch's order.
+    app = admin.application
+    with app.app_context():
+        session = get_session()
+        query = session.scalar(select(GoldenQuery).where(GoldenQuery.query == "printer offline"))
+        query.last_rank, query.broken_by_id = 1, None  # as checked before these saves
+        session.commit()
+        ids = [store.find_by_slug(session, slug).id for slug in [bystander, *reversed(pushers)]]
+        changes = [golden.ChangedArticle.since_previous(session, article_id) for article_id in ids]
+        top = kb_search.service().ranked_slugs("printer offline", limit=3)[0]
+        regressed = golden.regressions(session, kb_search.service(), changes)
+        session.commit()
+        assert [r.golden.query for r in regressed] == ["printer offline"]
+        assert query.broken_by_id == store.find_by_slug(session, top).id and top in pushers
 
 
 def test_the_author_sees_the_golden_warning_on_the_article_page(admin):
