@@ -300,10 +300,30 @@ def bench_size(generator: Generator, size: int, per_class: int, code: Path, opti
 BUILT_FILE = "built.json"
 
 
+# The kb sources that decide what an import and a reindex write: the tables, the article files'
+# reading, the rendering and the index's documents. A change elsewhere (ranking, views) leaves a
+# kept instance valid, so it can be measured without an hour's rebuild at 50k.
+BUILD_SOURCES = (
+    "kb/models/*.py",
+    "kb/migrations/versions/*.py",
+    "kb/articlefiles.py",
+    "kb/store.py",
+    "kb/render.py",
+    "kb/search/schema.py",
+    "kb/search/indexer.py",
+    "kb/search/semantic.py",
+)
+
+
 def build_key(size: int, code: Path) -> dict[str, Any]:
     """What an instance kept by --instances was built from: reused only if all of it is the same."""
     corpus = hashlib.sha256((REPO / "benchmarks" / "corpus.py").read_bytes()).hexdigest()[:16]
-    return {"articles": size, "kb_source": source_digest(code), "corpus_source": corpus, "seed": SEED}
+    return {
+        "articles": size,
+        "kb_build_source": source_digest(code, BUILD_SOURCES),
+        "corpus_source": corpus,
+        "seed": SEED,
+    }
 
 
 def reused_build(kb: KbInstance, size: int, code: Path) -> dict[str, float] | None:
@@ -591,10 +611,10 @@ def machine(code: Path) -> dict[str, Any]:
     }
 
 
-def source_digest(code: Path) -> str:
+def source_digest(code: Path, patterns: Sequence[str] = ("kb/**/*.py",)) -> str:
     """A digest of the measured kb sources: tells runs apart even when changes are not committed."""
     digest = hashlib.sha256()
-    for path in sorted((code / "kb").rglob("*.py")):
+    for path in sorted({path for pattern in patterns for path in code.glob(pattern)}):
         digest.update(path.relative_to(code).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -639,9 +659,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--instances",
         type=Path,
-        help="keep each size's built kb instance in this folder and reuse it on later runs of the same "
-        "code (skips the import and reindex, which take most of an hour at 50k); the build figures "
-        "are then the kept ones",
+        help="keep each size's built kb instance in this folder and reuse it on later runs while the "
+        "code that builds it is the same (BUILD_SOURCES; skips the import and reindex, which take "
+        "most of an hour at 50k); the build figures are then the kept ones",
     )
     return parser.parse_args(argv)
 

@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     # Request threads per process (`kb serve --threads`): sizes the database pool and search readers.
     "THREADS": 4,
     # Memory per process for the scores of recently searched words (0 turns the cache off).
-    "SEARCH_TERM_CACHE_MB": 64,
+    "SEARCH_TERM_CACHE_MB": 96,
     # Rank by meaning as well as by words (kb.search.semantic); false: words only (vectors are
     # still indexed, so turning it back on needs no reindex).
     "SEARCH_MEANING": True,

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from kb.db import begin_write, utcnow
 from kb.loop import gaps
-from kb.models import Article, Feedback, Role, SearchLog, SynonymGroup, User
+from kb.models import Article, Feedback, Role, SearchLog, User
 from kb.search.query import Vocabulary
+from kb.vocabulary import current_vocabulary
 
 # What a query may hold that is not the customer's problem but the customer: their address,
 # phone, card or bank account, or a password read out to the agent. Each pattern either starts
@@ -179,7 +180,7 @@ class SearchLogBuffer:
         retry: list[_Search | _Opened] = []
         try:
             begin_write(session)
-            vocabulary = Vocabulary(session.scalars(select(SynonymGroup.terms)))
+            vocabulary = current_vocabulary(session)
             for entry in entries:
                 if not self._write(session, entry, vocabulary):
                     retry.append(entry)

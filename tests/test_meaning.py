@@ -172,19 +172,40 @@ def test_suggest_with_a_session_cookie_needs_the_csrf_token(agent):
 
 
 def test_what_a_search_read_of_the_big_segment_survives_a_small_write(admin):
-    """A save adds a small segment; the postings and vectors read from the others are kept."""
+    """A save adds a small segment; the postings, vectors and articles read from the others are kept."""
     slugs(admin, "printer offline queue")
     segments = admin.application.extensions["kb.search"]._segments
-    before = set(segments._postings) | set(segments._always)
-    assert before
+    before = segments.keys()
+    assert all(before.values()), before  # postings, shown articles and per-document arrays
     create(admin, title="A brand new article about scanners", body="The scanner is not found.\n")
     indexed(admin.application)
     slugs(admin, "printer offline queue")
-    after = set(segments._postings) | set(segments._always)
-    kept = before & after
-    assert kept == before, "the entries of segments the write did not replace were thrown away"
-    new = {key[0] for key in after} - {key[0] for key in before}
+    after = segments.keys()
+    for kind, keys in before.items():
+        assert keys <= after[kind], f"{kind} of segments the write did not replace were thrown away"
+    new = {key[0] for keys in after.values() for key in keys} - {key[0] for keys in before.values() for key in keys}
     assert new, "the new segment was read as well"
+
+
+def test_articles_kept_for_searches_stay_within_their_memory_budget():
+    from kb.search.segments import SegmentCache
+
+    cache, reads = SegmentCache(postings_bytes=0, documents_bytes=20_000), []
+
+    def article(n: int, size: int = 3_000):
+        reads.append(n)
+        return {"title": f"Article {n}", "_sections": [["Heading", "heading", "x" * size]]}
+
+    for n in range(20):
+        assert cache.document("segment", n, lambda n=n: article(n))["title"] == f"Article {n}"
+    kept = cache.keys()["documents"]
+    assert 0 < len(kept) < 20 and ("segment", 19) in kept and ("segment", 0) not in kept
+    cache.document("segment", 19, lambda: article(19))
+    assert reads.count(19) == 1, "a kept article was read again"
+    huge = cache.document("segment", 99, lambda: article(99, 50_000))
+    assert huge["title"] == "Article 99" and ("segment", 99) not in cache.keys()["documents"]
+    cache.keep_only(["another segment"])
+    assert cache.keys()["documents"] == set()
 
 
 def test_meaning_can_be_turned_off_without_a_reindex(tmp_path):

@@ -121,7 +121,7 @@ class SearchService:
         # The budget is per process: most of it keeps decoded postings per segment (they survive
         # writes); each pooled snapshot keeps a small share of BM25 scores, cheap to recompute.
         budget = term_cache_mb << 20
-        self._segments = SegmentCache(postings_bytes=budget * 3 // 4)
+        self._segments = SegmentCache(postings_bytes=budget // 2, documents_bytes=budget // 4)
         self._term_cache_bytes = budget // 4 // self.pool_size
         self._idle: list[Snapshot] = []
         self._lock = threading.Lock()  # guards _idle only, held for microseconds
@@ -189,7 +189,7 @@ class SearchService:
                 page.facets = _facets(snapshot.scorer, [f.docnum for _, f in ranked])
                 highlighter = Highlighter(plan.highlight)
                 page.hits = [
-                    _hit(snapshot, _stored(searcher, f.docnum, stored), score, f, highlighter, meaning, position)
+                    _hit(snapshot, _stored(snapshot.scorer, f.docnum, stored), score, f, highlighter, meaning, position)
                     for position, (score, f) in enumerate(ranked[:limit])
                 ]
                 for hit in page.hits[page.confident :]:
@@ -226,7 +226,7 @@ class SearchService:
             page = SearchPage(query=text[:200], total=len(ranked), took_ms=0.0, confident=fusion.confident(ranked))
             for position, (score, found) in enumerate(ranked[:limit]):
                 window = best[found.docnum][1]
-                fields = _stored(searcher, found.docnum, stored)
+                fields = _stored(scorer, found.docnum, stored)
                 highlighter = Highlighter(plans[window].highlight)
                 meant = reading.vectors[window] if self.meaning else None
                 hit = _hit(snapshot, fields, score, found, highlighter, meant, position)
@@ -247,7 +247,7 @@ class SearchService:
             meaning = _meaning_of(text, plan, False) if self.meaning else None
             ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, meaning, self.helpfulness)
             ranked = ranked[:limit]
-            return [_stored(snapshot.searcher, f.docnum, stored)["slug"] for _, f in ranked]
+            return [_stored(snapshot.scorer, f.docnum, stored)["slug"] for _, f in ranked]
 
     def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
         """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
@@ -361,15 +361,15 @@ def _reward_typed_order(scorer: Scorer, plan: QueryPlan, scores, mask, stored: d
     holding = holding[mask[holding]]
     if len(holding) > PHRASE_DEPTH:
         holding = holding[np.argsort(-scores[holding], kind="stable")[:PHRASE_DEPTH]]
-    found = frozenset(d for d in holding.tolist() if _holds(plan.in_order, _stored(scorer.searcher, d, stored)))
+    found = frozenset(d for d in holding.tolist() if _holds(plan.in_order, _stored(scorer, d, stored)))
     for docnum in found:
         scores[docnum] *= PHRASE_BONUS
     return found
 
 
-def _stored(searcher, docnum: int, cache: dict) -> dict:
+def _stored(scorer: Scorer, docnum: int, cache: dict) -> dict:
     if docnum not in cache:
-        cache[docnum] = searcher.stored_fields(docnum)
+        cache[docnum] = scorer.stored(docnum)
     return cache[docnum]
 
 
@@ -379,9 +379,7 @@ def _holds(pattern: re.Pattern[str], fields: dict) -> bool:
 
 
 def _sections(fields: dict) -> list[list[str]]:
-    """The stored (heading, anchor, text) sections, decoded once per request."""
-    if "_sections" not in fields:
-        fields["_sections"] = json.loads(fields["sections"])
+    """The stored (heading, anchor, text) sections (decoded by Scorer.stored)."""
     return fields["_sections"]
 
 

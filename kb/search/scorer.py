@@ -17,6 +17,7 @@ and the BM25 scores, which depend on the whole index's statistics) lives as long
 from __future__ import annotations
 
 import bisect
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
@@ -145,6 +146,19 @@ class Scorer:
             return (semantic.decode(b"".join(column[d] for d in range(reader.doc_count_all()))),)
 
         return self.segments.always(reader.segment().segment_id(), "vectors", read)[0]
+
+    def stored(self, docnum: int) -> dict:
+        """A document's stored fields with its sections decoded (`_sections`), kept per segment:
+        the verbatim check and the snippets read the same popular articles search after search."""
+        position = bisect.bisect_right(self._offsets, docnum) - 1
+        reader, offset = self.leaves[position]
+
+        def read() -> dict:
+            fields = reader.stored_fields(docnum - offset)
+            fields["_sections"] = json.loads(fields.pop("sections"))
+            return fields
+
+        return self.segments.document(reader.segment().segment_id(), docnum - offset, read)
 
     # --- columns ----------------------------------------------------------------------------
 
