@@ -196,10 +196,14 @@ class GoldenRechecks(_Loop):
     def submit(self, article_ids: list[int]) -> None:
         self._queue.put(article_ids)
 
+    def pending(self) -> int:
+        """Batches of changed articles submitted and not checked yet (the one being checked included)."""
+        return self._queue.unfinished_tasks
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every submitted change is checked (queue.join with a deadline)."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
+        while self.pending():
             if time.monotonic() > deadline or not self.is_alive():
                 return False
             time.sleep(0.02)

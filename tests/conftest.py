@@ -115,7 +115,7 @@ def indexed(app) -> None:
         pending = kb_search.indexer.pending_events(get_session(), Path(app.config["INDEX_DIR"]))
     raise AssertionError(
         f"the index writer did not catch up within 10 s: {writer.status()}, "
-        f"events pending {pending}, golden rechecks queued {rechecks._queue.unfinished_tasks}"
+        f"events pending {pending}, golden re-check batches pending {rechecks.pending()}"
     )
 
 
