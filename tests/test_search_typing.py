@@ -42,6 +42,14 @@ def test_a_real_typo_is_still_corrected(admin, agent):
     assert api(agent, "pritner black")["suggestion"] == "printer black"
 
 
+def test_a_typo_of_a_word_only_the_newest_save_holds_is_corrected(admin, agent):
+    """Corrections come from every segment's words, the small one a save just added included."""
+    assert api(agent, "ketle")["suggestion"] != "kettle"
+    create(admin, "Kettle trips the breaker", "Switching the kettle on trips the kitchen breaker.\n")
+    assert api(agent, "ketle breaker")["suggestion"] == "kettle breaker"
+    assert slugs(agent, "ketle")[0] == "kettle-trips-the-breaker"
+
+
 def test_a_word_only_a_draft_holds_is_unknown_to_agents(admin, agent):
     create(admin, *ARTICLES["blur"], status="draft")
     assert api(agent, "blur")["suggestion"] == "blue"

@@ -178,7 +178,7 @@ class SearchService:
         with self.reading() as snapshot:
             searcher = snapshot.searcher
             spelling = spelling_fields(s.value for s in statuses)
-            plan = build(text, searcher.reader(), vocabulary, typing=typing, spelling=spelling)
+            plan = build(text, searcher.reader(), vocabulary, typing=typing, spelling=spelling, lexicon=snapshot.scorer)
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
@@ -239,8 +239,7 @@ class SearchService:
     def ranked_slugs(self, text: str, *, limit: int, vocabulary: Vocabulary | None = None) -> list[str]:
         """The slugs an agent would see for `text`, best first: ranking only, no snippets or facets."""
         with self.reading() as snapshot:
-            reader = snapshot.searcher.reader()
-            plan = build(text, reader, vocabulary)
+            plan = build(text, snapshot.searcher.reader(), vocabulary, lexicon=snapshot.scorer)
             if plan.is_empty:
                 return []
             stored: dict[int, dict] = {}
@@ -252,7 +251,7 @@ class SearchService:
     def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
         """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
         with self.reading() as snapshot:
-            return build(text, snapshot.searcher.reader(), vocabulary).highlight
+            return build(text, snapshot.searcher.reader(), vocabulary, lexicon=snapshot.scorer).highlight
 
     def indexed_versions(self) -> dict[int, int]:
         """Article id -> version of every document in the index (for `kb doctor`)."""

@@ -17,8 +17,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from whoosh import query as wq
 from whoosh.matching import IntersectionMatcher
 from whoosh.reading import IndexReader, TermNotFound
@@ -142,6 +144,22 @@ class Vocabulary:
         return 0, []
 
 
+class Lexicon(Protocol):
+    """Where the terms of a field come from (a Scorer keeps them per segment)."""
+
+    def terms_starting(self, fieldname: str, letter: str) -> Iterable[str]: ...
+
+
+class ReaderLexicon:
+    """The terms read from the index at each lookup: for a reader without a Scorer's caches."""
+
+    def __init__(self, reader: IndexReader):
+        self.reader = reader
+
+    def terms_starting(self, fieldname: str, letter: str) -> list[str]:
+        return [t.decode("utf-8") if isinstance(t, bytes) else t for t in self.reader.expand_prefix(fieldname, letter)]
+
+
 class Dictionary:
     """The words a search may complete or correct to: only those of articles the caller may read.
 
@@ -149,8 +167,11 @@ class Dictionary:
     a draft about redundancies: each status group has its own spelling field (see kb.search.schema).
     """
 
-    def __init__(self, reader: IndexReader, fieldnames: Sequence[str] = (PUBLISHED_SPELLING,)):
+    def __init__(
+        self, reader: IndexReader, fieldnames: Sequence[str] = (PUBLISHED_SPELLING,), lexicon: Lexicon | None = None
+    ):
         self.reader, self.fieldnames = reader, tuple(fieldnames)
+        self.lexicon = lexicon or ReaderLexicon(reader)
         self.is_published_only = PUBLISHED_SPELLING in self.fieldnames and UNPUBLISHED_SPELLING not in self.fieldnames
 
     def is_known(self, word: str) -> bool:
@@ -189,7 +210,20 @@ class Dictionary:
         return found
 
     def within(self, word: str, max_edits: int) -> set[str]:
-        return {t for name in self.fieldnames for t in self.reader.terms_within(name, word, max_edits, prefix=1)}
+        """The terms within `max_edits` edits of `word` that begin with its first letter.
+
+        Edits as Whoosh counts them (optimal string alignment: swapping two neighbours is one),
+        computed by rapidfuzz over terms kept in memory: Whoosh's own `terms_within` walks the
+        merged term dictionary of every segment in Python, most of a typo's search time.
+        """
+        found: set[str] = set()
+        for name in self.fieldnames:
+            size = len(word)  # more letters apart than edits allowed cannot be close: not compared
+            terms = [t for t in self.lexicon.terms_starting(name, word[0]) if abs(len(t) - size) <= max_edits]
+            found.update(
+                t for t, _, _ in process.extract(word, terms, scorer=OSA.distance, score_cutoff=max_edits, limit=None)
+            )
+        return found
 
 
 def build(
@@ -200,6 +234,7 @@ def build(
     typing: bool = False,
     spelling: Sequence[str] = (PUBLISHED_SPELLING,),
     correct: bool = True,
+    lexicon: Lexicon | None = None,
 ) -> QueryPlan:
     """Build the query for `text`. With `typing`, the last word is still being typed: match it as a prefix.
 
@@ -210,7 +245,7 @@ def build(
     """
     if typing and len(text.strip()) < MIN_PREFIX_LENGTH:
         return QueryPlan([], [], {}, set())
-    dictionary = Dictionary(reader, spelling)
+    dictionary = Dictionary(reader, spelling, lexicon)
     vocabulary = vocabulary or Vocabulary()
     concepts = _concepts(text, vocabulary)
     is_sentence = sum(1 for c in concepts if not c.quoted and c.code is None) >= SENTENCE_LENGTH
@@ -368,7 +403,8 @@ def corrections_for(dictionary: Dictionary, word: str) -> list[str]:
 def _transpositions(dictionary: Dictionary, word: str) -> set[str]:
     """Known words that differ from `word` by two swapped neighbouring letters ("accuont").
 
-    People count a swap as one slip; Whoosh's edit distance counts two, so they are looked up here.
+    People count a swap as one slip. `within` counts one too, but keeps the first letter, which
+    a swap of the first two changes ("rpinter"): every swap is looked up here, a few lookups.
     """
     swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
     return {w for w in swaps if w != word and dictionary.frequency(w)}

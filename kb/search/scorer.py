@@ -160,6 +160,25 @@ class Scorer:
 
         return self.segments.document(reader.segment().segment_id(), docnum - offset, read)
 
+    def terms_starting(self, fieldname: str, letter: str) -> list[str]:
+        """The terms of `fieldname` beginning with `letter` in any segment (for typo corrections),
+        read once per segment and kept while it lives: a spelling field holds a few words per
+        article, thousands at 10k."""
+        found: set[str] = set()
+        for reader, _ in self.leaves:
+            found.update(self._segment_lexicon(reader, fieldname).get(letter, ()))
+        return list(found)
+
+    def _segment_lexicon(self, reader, fieldname: str) -> dict[str, list[str]]:
+        def read() -> tuple[dict[str, list[str]]]:
+            by_letter: dict[str, list[str]] = {}
+            for term in reader.lexicon(fieldname):
+                text = term.decode("utf-8") if isinstance(term, bytes) else term
+                by_letter.setdefault(text[:1], []).append(text)
+            return (by_letter,)
+
+        return self.segments.always(reader.segment().segment_id(), ("lexicon", fieldname), read)[0]
+
     # --- columns ----------------------------------------------------------------------------
 
     def numbers(self, fieldname: str) -> np.ndarray:
