@@ -194,7 +194,7 @@ def test_articles_kept_for_searches_stay_within_their_memory_budget():
 
     def article(n: int, size: int = 3_000):
         reads.append(n)
-        return {"title": f"Article {n}", "_sections": [["Heading", "heading", "x" * size]]}
+        return {"title": f"Article {n}", "_sections": [["Heading", "heading", "x" * size]]}, size
 
     for n in range(20):
         assert cache.document("segment", n, lambda n=n: article(n))["title"] == f"Article {n}"

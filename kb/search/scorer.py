@@ -153,10 +153,15 @@ class Scorer:
         position = bisect.bisect_right(self._offsets, docnum) - 1
         reader, offset = self.leaves[position]
 
-        def read() -> dict:
+        def read() -> tuple[dict, int]:
             fields = reader.stored_fields(docnum - offset)
-            fields["_sections"] = json.loads(fields.pop("sections"))
-            return fields
+            sections = fields.pop("sections")
+            fields["_sections"] = json.loads(sections)
+            # In memory: the text twice over (a str per section, each with its heading), and a
+            # little per field; no need to be exact, only to keep the budget honest.
+            return fields, 2 * len(sections) + 100 * len(fields) + sum(
+                len(v) for v in fields.values() if isinstance(v, str)
+            )
 
         return self.segments.document(reader.segment().segment_id(), docnum - offset, read)
 

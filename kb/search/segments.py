@@ -25,46 +25,29 @@ Arrays = tuple[np.ndarray, ...]
 class _Budgeted:
     """Entries within a byte budget, least recently used dropped first (callers hold the lock)."""
 
-    def __init__(self, budget: int, size_of: Callable[[Any], int]):
-        self.budget, self.size_of = budget, size_of
-        self.entries: OrderedDict[tuple, Any] = OrderedDict()
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()  # key -> (value, its size)
         self.size = 0
 
     def get(self, full: tuple) -> Any:
         found = self.entries.get(full)
-        if found is not None:
-            self.entries.move_to_end(full)
-        return found
-
-    def fits(self, size: int) -> bool:
-        return 0 < size <= self.budget
+        if found is None:
+            return None
+        self.entries.move_to_end(full)
+        return found[0]
 
     def put(self, full: tuple, value: Any, size: int) -> None:
-        if full not in self.entries:
-            self.entries[full] = value
-            self.size += size
-        while self.size > self.budget and self.entries:
-            _, dropped = self.entries.popitem(last=False)
-            self.size -= self.size_of(dropped)
+        if not 0 < size <= self.budget or full in self.entries:
+            return
+        self.entries[full] = (value, size)
+        self.size += size
+        while self.size > self.budget:
+            self.size -= self.entries.popitem(last=False)[1][1]
 
     def drop_segments_but(self, current: set[str]) -> None:
         for full in [k for k in self.entries if k[0] not in current]:
-            self.size -= self.size_of(self.entries.pop(full))
-
-
-def _arrays_size(arrays: Arrays) -> int:
-    return sum(a.nbytes for a in arrays)
-
-
-def _rough_size(value: Any) -> int:
-    """About what a stored document (strings, numbers, lists and dicts of them) costs in memory."""
-    if isinstance(value, (str, bytes)):
-        return 50 + len(value)
-    if isinstance(value, dict):
-        return 100 + sum(_rough_size(k) + _rough_size(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return 60 + sum(map(_rough_size, value))
-    return 32
+            self.size -= self.entries.pop(full)[1]
 
 
 class SegmentCache:
@@ -73,30 +56,34 @@ class SegmentCache:
     row per document, read by every search)."""
 
     def __init__(self, postings_bytes: int, documents_bytes: int = 0):
-        self._postings = _Budgeted(postings_bytes, _arrays_size)
-        self._documents = _Budgeted(documents_bytes, _rough_size)
+        self._postings = _Budgeted(postings_bytes)
+        self._documents = _Budgeted(documents_bytes)
         self._always: dict[tuple, Arrays] = {}
         self._lock = threading.Lock()
 
     def postings(self, segment: str, key: Hashable, read: Callable[[], Arrays]) -> Arrays:
         """The arrays of `key` in `segment`, read once (while the budget allows keeping them)."""
-        return self._kept(self._postings, (segment, key), read)
 
-    def document(self, segment: str, docnum: int, read: Callable[[], dict]) -> dict:
+        def sized() -> tuple[Arrays, int]:
+            arrays = read()
+            return arrays, sum(a.nbytes for a in arrays)
+
+        return self._kept(self._postings, (segment, key), sized)
+
+    def document(self, segment: str, docnum: int, read: Callable[[], tuple[dict, int]]) -> dict:
         """The stored fields of a segment's document, read once (while the budget allows keeping
-        them). Shared between threads: callers only read them (see kb.search.engine._sections)."""
+        them); `read` gives them with about what they take in memory. Shared between threads:
+        callers only read them (see kb.search.engine._sections)."""
         return self._kept(self._documents, (segment, docnum), read)
 
-    def _kept(self, table: _Budgeted, full: tuple, read: Callable[[], Any]) -> Any:
+    def _kept(self, table: _Budgeted, full: tuple, read: Callable[[], tuple[Any, int]]) -> Any:
         with self._lock:
             found = table.get(full)
         if found is not None:
             return found
-        found = read()
-        size = table.size_of(found)
-        if table.fits(size):
-            with self._lock:
-                table.put(full, found, size)
+        found, size = read()
+        with self._lock:
+            table.put(full, found, size)
         return found
 
     def always(self, segment: str, key: Hashable, read: Callable[[], Arrays]) -> Arrays:
