@@ -218,3 +218,24 @@ def test_latency_reuses_a_kept_instance_of_the_same_code(tmp_path):
     assert all(c["errors"] == 0 for c in runs[1]["modes"]["idle"]["classes"].values()), (
         "the kept users' new tokens work"
     )
+
+
+def test_a_kept_instance_is_rebuilt_only_when_the_code_that_builds_it_changes(tmp_path):
+    """Ranking and views may change between runs and still measure the kept 50k instance; a
+    change to the index's schema or the tables must build it again."""
+    import shutil
+
+    import latency
+
+    code = tmp_path / "code"
+    shutil.copytree(REPO / "kb", code / "kb", ignore=shutil.ignore_patterns("__pycache__"))
+    key = latency.build_key(100, code)
+    (code / "kb" / "search" / "engine.py").write_text("# ranking changed\n", encoding="utf-8")
+    (code / "kb" / "views" / "api.py").write_text("# a view changed\n", encoding="utf-8")
+    assert latency.build_key(100, code) == key
+    for built_by in ("kb/search/schema.py", "kb/models/__init__.py", "kb/migrations/versions/0001_baseline.py"):
+        changed = tmp_path / built_by.replace("/", "-")
+        shutil.copytree(code, changed)
+        path = changed / built_by
+        path.write_text(path.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+        assert latency.build_key(100, changed) != key, built_by
