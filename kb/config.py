@@ -47,7 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_MAX_LIMIT": 50,
     # Request threads per process (`kb serve --threads`): sizes the database pool and search readers.
     "THREADS": 4,
-    # Memory per process for the scores of recently searched words (0 turns the cache off).
+    # Memory per process for what searches read from the index: decoded postings, the stored
+    # text of recently read articles, word scores (0 turns these caches off).
     "SEARCH_TERM_CACHE_MB": 96,
     # Rank by meaning as well as by words (kb.search.semantic); false: words only (vectors are
     # still indexed, so turning it back on needs no reindex).

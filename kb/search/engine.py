@@ -118,8 +118,9 @@ class SearchService:
         self.meaning = meaning
         self.helpfulness = helpfulness or Helpfulness()
         self.pool_size = max(1, pool_size)
-        # The budget is per process: most of it keeps decoded postings per segment (they survive
-        # writes); each pooled snapshot keeps a small share of BM25 scores, cheap to recompute.
+        # The budget is per process: half keeps decoded postings and a quarter the stored text of
+        # recently read articles, per segment (they survive writes); each pooled snapshot keeps a
+        # share of the last quarter for BM25 scores, cheap to recompute.
         budget = term_cache_mb << 20
         self._segments = SegmentCache(postings_bytes=budget // 2, documents_bytes=budget // 4)
         self._term_cache_bytes = budget // 4 // self.pool_size
@@ -178,7 +179,7 @@ class SearchService:
         with self.reading() as snapshot:
             searcher = snapshot.searcher
             spelling = spelling_fields(s.value for s in statuses)
-            plan = build(text, searcher.reader(), vocabulary, typing=typing, spelling=spelling, lexicon=snapshot.scorer)
+            plan = build(text, searcher.reader(), snapshot.scorer, vocabulary, typing=typing, spelling=spelling)
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
@@ -218,7 +219,9 @@ class SearchService:
             similarity = scorer.similarities(reading.vectors)  # (documents, windows)
             stored: dict[int, dict] = {}
             plans = {
-                window: build(reading.windows[window], searcher.reader(), vocabulary, spelling=spelling, correct=False)
+                window: build(
+                    reading.windows[window], searcher.reader(), scorer, vocabulary, spelling=spelling, correct=False
+                )
                 for window in suggest.to_score(reading, similarity, mask)
             }
             best = _best_windows(scorer, plans, mask, stored, similarity)
@@ -239,7 +242,7 @@ class SearchService:
     def ranked_slugs(self, text: str, *, limit: int, vocabulary: Vocabulary | None = None) -> list[str]:
         """The slugs an agent would see for `text`, best first: ranking only, no snippets or facets."""
         with self.reading() as snapshot:
-            plan = build(text, snapshot.searcher.reader(), vocabulary, lexicon=snapshot.scorer)
+            plan = build(text, snapshot.searcher.reader(), snapshot.scorer, vocabulary)
             if plan.is_empty:
                 return []
             stored: dict[int, dict] = {}
@@ -251,7 +254,7 @@ class SearchService:
     def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
         """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
         with self.reading() as snapshot:
-            return build(text, snapshot.searcher.reader(), vocabulary, lexicon=snapshot.scorer).highlight
+            return build(text, snapshot.searcher.reader(), snapshot.scorer, vocabulary).highlight
 
     def indexed_versions(self) -> dict[int, int]:
         """Article id -> version of every document in the index (for `kb doctor`)."""

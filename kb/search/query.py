@@ -150,16 +150,6 @@ class Lexicon(Protocol):
     def terms_starting(self, fieldname: str, letter: str) -> Iterable[str]: ...
 
 
-class ReaderLexicon:
-    """The terms read from the index at each lookup: for a reader without a Scorer's caches."""
-
-    def __init__(self, reader: IndexReader):
-        self.reader = reader
-
-    def terms_starting(self, fieldname: str, letter: str) -> list[str]:
-        return [t.decode("utf-8") if isinstance(t, bytes) else t for t in self.reader.expand_prefix(fieldname, letter)]
-
-
 class Dictionary:
     """The words a search may complete or correct to: only those of articles the caller may read.
 
@@ -167,11 +157,8 @@ class Dictionary:
     a draft about redundancies: each status group has its own spelling field (see kb.search.schema).
     """
 
-    def __init__(
-        self, reader: IndexReader, fieldnames: Sequence[str] = (PUBLISHED_SPELLING,), lexicon: Lexicon | None = None
-    ):
-        self.reader, self.fieldnames = reader, tuple(fieldnames)
-        self.lexicon = lexicon or ReaderLexicon(reader)
+    def __init__(self, reader: IndexReader, lexicon: Lexicon, fieldnames: Sequence[str] = (PUBLISHED_SPELLING,)):
+        self.reader, self.lexicon, self.fieldnames = reader, lexicon, tuple(fieldnames)
         self.is_published_only = PUBLISHED_SPELLING in self.fieldnames and UNPUBLISHED_SPELLING not in self.fieldnames
 
     def is_known(self, word: str) -> bool:
@@ -217,8 +204,8 @@ class Dictionary:
         merged term dictionary of every segment in Python, most of a typo's search time.
         """
         found: set[str] = set()
+        size = len(word)  # more letters apart than edits allowed cannot be close: not compared
         for name in self.fieldnames:
-            size = len(word)  # more letters apart than edits allowed cannot be close: not compared
             terms = [t for t in self.lexicon.terms_starting(name, word[0]) if abs(len(t) - size) <= max_edits]
             found.update(
                 t for t, _, _ in process.extract(word, terms, scorer=OSA.distance, score_cutoff=max_edits, limit=None)
@@ -229,12 +216,12 @@ class Dictionary:
 def build(
     text: str,
     reader: IndexReader,
+    lexicon: Lexicon,
     vocabulary: Vocabulary | None = None,
     *,
     typing: bool = False,
     spelling: Sequence[str] = (PUBLISHED_SPELLING,),
     correct: bool = True,
-    lexicon: Lexicon | None = None,
 ) -> QueryPlan:
     """Build the query for `text`. With `typing`, the last word is still being typed: match it as a prefix.
 
@@ -245,7 +232,7 @@ def build(
     """
     if typing and len(text.strip()) < MIN_PREFIX_LENGTH:
         return QueryPlan([], [], {}, set())
-    dictionary = Dictionary(reader, spelling, lexicon)
+    dictionary = Dictionary(reader, lexicon, spelling)
     vocabulary = vocabulary or Vocabulary()
     concepts = _concepts(text, vocabulary)
     is_sentence = sum(1 for c in concepts if not c.quoted and c.code is None) >= SENTENCE_LENGTH
