@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import xml.etree.ElementTree as etree
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -139,12 +140,22 @@ def _rendered(md_text: str) -> tuple[Markup, str | None]:
     return _plain_text_html(md_text, problem), problem
 
 
+# One Markdown converter per thread: building one (loading and registering every extension) was
+# a tenth of rendering an article, and `kb reindex` renders every article.
+_converters = threading.local()
+
+
 def _markdown_html(md_text: str) -> str:
-    # A fresh Markdown instance per call: a reused one carries state (footnotes, toc) between calls.
-    converter = markdown.Markdown(
-        extensions=[*EXTENSIONS, DocFxExtension(), ArticleLinksExtension()], extension_configs=EXTENSION_CONFIGS
-    )
-    return converter.convert(md_text)
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = markdown.Markdown(
+            extensions=[*EXTENSIONS, DocFxExtension(), ArticleLinksExtension()], extension_configs=EXTENSION_CONFIGS
+        )
+    _converters.markdown = None  # a conversion that raises leaves no half-used converter behind
+    # reset() clears what the last article left (footnotes, abbreviations, references, toc).
+    html = converter.reset().convert(md_text)
+    _converters.markdown = converter
+    return html
 
 
 def _plain_text_html(md_text: str, problem: str) -> Markup:

@@ -4,6 +4,7 @@ article that cannot be indexed never holds up the others."""
 
 from __future__ import annotations
 
+import pickle
 import random
 import threading
 import time
@@ -14,12 +15,14 @@ from pathlib import Path
 import pytest
 from conftest import add_user, indexed, make_token
 from sqlalchemy import select
+from whoosh.filedb.filestore import FileStorage
 
 from kb import search as kb_search
 from kb import store
 from kb.db import begin_write, get_session
 from kb.models import Article, Status
 from kb.search import indexer
+from kb.search.schema import Analyzed, build_schema
 
 
 def bearer(app, name: str, role: str = "author") -> dict:
@@ -300,3 +303,46 @@ def test_searchers_opened_while_the_writer_commits_never_fail(tmp_path):
                 failures.append(repr(exc))
     assert failures == []
     assert opened >= 200 and commits[0] >= 100, f"only {opened} openings and {commits[0]} commits"
+
+
+def postings_and_stored(index_dir: Path) -> tuple[list[tuple], list[dict]]:
+    """Every posting of a one-segment index (article id in place of the document number) and every
+    document's stored fields."""
+    with indexer.open_index(index_dir).searcher() as searcher:
+        reader = searcher.reader()
+        stored = dict(reader.iter_docs())
+        article = {docnum: fields["article_id"] for docnum, fields in stored.items()}
+        postings = sorted((f, t, article[d], w, v) for f, t, d, w, v in reader.iter_postings())
+        return postings, sorted(stored.values(), key=lambda fields: fields["article_id"])
+
+
+def test_a_rebuild_past_its_memory_budget_writes_the_same_index(starter_app, monkeypatch):
+    """Past its budget the rebuild spills sorted runs of postings to disk, a block at a time, and
+    merges them back: the index must be the one an in-memory rebuild writes."""
+    runner = starter_app.test_cli_runner()
+    index = Path(starter_app.config["INDEX_DIR"])
+    assert runner.invoke(args=["reindex"]).exit_code == 0
+    in_memory = postings_and_stored(index)
+    budget_mb = 0.05
+    # Enough postings for several runs on that budget, each of several blocks.
+    assert len(in_memory[0]) * indexer.POSTING_OVERHEAD > 4 * budget_mb * 2**20
+    monkeypatch.setattr(indexer, "REBUILD_POOL_MB", budget_mb)
+    monkeypatch.setattr(indexer, "RUN_BLOCK", 100)
+    assert runner.invoke(args=["reindex"]).exit_code == 0
+    assert postings_and_stored(index) == in_memory
+    assert "printer-shows-offline" in runner.invoke(args=["search", "printer", "offline"]).output
+
+
+def test_an_article_analyzed_in_a_worker_process_is_indexed_as_the_writer_would(starter_app, tmp_path):
+    """Bulk writes analyze articles in the processes that render them and send the rows over a
+    pipe; the index must hold what analyzing them in the writer would have given."""
+    with starter_app.app_context():
+        sources = [indexer.Source.of(a) for a in get_session().scalars(select(Article).order_by(Article.id))]
+    sent = [pickle.loads(pickle.dumps(indexer.safe_document(source))) for source in sources]
+    assert all(isinstance(document["text"], Analyzed) for document in sent)
+    for name, documents in (("analyzed", sent), ("plain", [indexer.document_for(s) for s in sources])):
+        writer = FileStorage(str(tmp_path / name)).create().create_index(build_schema()).writer()
+        for document in documents:
+            writer.add_document(**document)
+        writer.commit()
+    assert postings_and_stored(tmp_path / "analyzed") == postings_and_stored(tmp_path / "plain")

@@ -135,3 +135,19 @@ def test_heading_links_are_named_after_their_heading():
 def test_short_article_has_no_outline(author):
     save(author, "short", "Just one paragraph, nothing to jump between.\n")
     assert 'class="outline"' not in author.get("/articles/short").get_data(as_text=True)
+
+
+def test_an_article_renders_the_same_after_any_other():
+    """Rendering reuses a converter per thread: what one article defines (footnotes,
+    abbreviations, link references, the outline) must never show up in the next one."""
+    defines = (
+        "# Setup\n\nThe VPN[^1] needs a [portal] address.\n\n[^1]: Virtual private network.\n\n"
+        "*[VPN]: Virtual Private Network\n\n[portal]: https://portal.example.com\n"
+    )
+    uses = "# Other\n\nThe VPN is down and the [portal] link is plain text[^1].\n"
+    alone = to_html(uses)
+    to_html(defines)
+    after = to_html(uses + "\n")  # a different text: the render cache must not answer for it
+    assert after == alone
+    assert "footnote" not in after and "<abbr" not in after and "portal.example.com" not in after
+    assert 'id="setup"' not in after

@@ -7,9 +7,10 @@ is rebuilt from the database on open, since the index is only a projection of it
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import islice
-from typing import Iterable
+from typing import Any, Iterable
 
 from whoosh import columns, fields
 from whoosh.analysis import (
@@ -26,7 +27,7 @@ from whoosh.support.charset import accent_map
 
 from kb.search.semantic import VECTOR_BYTES
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # Weights of an article's parts in the searched `text` field. Customers describe symptoms, so
 # the title and their own phrasings ("what the customer notices") count more than a passing
@@ -80,10 +81,14 @@ class TermLimitFilter(Filter):
 
     def __call__(self, tokens):
         seen: set[str] = set()
+        limit = self.limit
         for token in tokens:
-            if token.text in seen or len(seen) < self.limit:
-                seen.add(token.text)
-                yield token
+            text = token.text
+            if text not in seen:
+                if len(seen) >= limit:
+                    continue
+                seen.add(text)
+            yield token
 
 
 def _words() -> Analyzer:
@@ -218,6 +223,53 @@ def _looks_like_code(token: str) -> bool:
     return bool(_DIGIT.search(token) and _LETTER.search(token) or _CODE_MARK.search(token))
 
 
+@dataclass(frozen=True, slots=True)
+class Analyzed:
+    """A field's value analyzed ahead of the index writer: the rows Whoosh's `FieldType.index`
+    yields (term, frequency, weight, encoded positions).
+
+    Analysis is per-word Python work, a third of what the single writer process did in a
+    `kb reindex`; done in the processes that render the articles, it runs on the other cores.
+    """
+
+    rows: list[tuple[bytes, int, float, bytes | None]]
+
+
+class _TakesAnalyzed:
+    """A field that files an Analyzed value as it is and analyzes anything else itself."""
+
+    def index(self, value, **kwargs):
+        if isinstance(value, Analyzed):
+            return iter(value.rows)
+        return super().index(value, **kwargs)
+
+
+class Text(_TakesAnalyzed, fields.TEXT):
+    pass
+
+
+class Keyword(_TakesAnalyzed, fields.KEYWORD):
+    pass
+
+
+def analyzed(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with the value of every text and keyword field analyzed (see Analyzed).
+
+    A stored field keeps its text to store beside its analyzed value (Whoosh's `_stored_` name).
+    """
+    schema = build_schema()
+    result: dict[str, Any] = {}
+    for name, value in document.items():
+        field = schema[name]
+        if isinstance(field, _TakesAnalyzed) and isinstance(value, str):
+            result[name] = Analyzed(list(field.index(value)))
+            if field.stored:
+                result[f"_stored_{name}"] = value
+        else:
+            result[name] = value
+    return result
+
+
 @cache
 def build_schema() -> fields.Schema:
     return fields.Schema(
@@ -226,17 +278,17 @@ def build_schema() -> fields.Schema:
         version=fields.STORED(),
         slug=fields.ID(stored=True),
         # The searched text: every part of the article, weighted (see FIELD_WEIGHTS).
-        text=fields.TEXT(analyzer=weighted_analyzer(), phrase=False),
+        text=Text(analyzer=weighted_analyzer(), phrase=False),
         # Positions for phrases ("quoted words", a pasted error message) in the title and body.
-        title=fields.TEXT(analyzer=phrase_analyzer(), stored=True),
-        body=fields.TEXT(analyzer=phrase_analyzer()),
-        codes=fields.KEYWORD(lowercase=True, scorable=True),
+        title=Text(analyzer=phrase_analyzer(), stored=True),
+        body=Text(analyzer=phrase_analyzer()),
+        codes=Keyword(lowercase=True, scorable=True),
         # The words of published articles, and those of the others (drafts, in review, archived):
         # completions and "did you mean" read only what the searcher may read (kb.search.query).
-        spelling=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),
-        spelling_unpublished=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),
+        spelling=Text(analyzer=spelling_analyzer(), phrase=False),
+        spelling_unpublished=Text(analyzer=spelling_analyzer(), phrase=False),
         summary=fields.STORED(),
-        tags=fields.KEYWORD(stored=True, commas=True, lowercase=True),
+        tags=Keyword(stored=True, commas=True, lowercase=True),
         product=fields.ID(stored=True),
         audience=fields.ID(stored=True),
         status=fields.ID(stored=True),
