@@ -346,3 +346,25 @@ def test_an_article_analyzed_in_a_worker_process_is_indexed_as_the_writer_would(
             writer.add_document(**document)
         writer.commit()
     assert postings_and_stored(tmp_path / "analyzed") == postings_and_stored(tmp_path / "plain")
+
+
+def test_a_searcher_kept_open_across_saves_sees_each_save_once_as_saved_last(starter_app):
+    """After a commit a pooled searcher keeps the segments it has open and takes their deleted
+    documents from the new commit: an article saved again shows once, in its newest form, never
+    in an earlier one, while the others stay as they were."""
+    client, headers = starter_app.test_client(), bearer(starter_app, "reader", "agent")
+    slug = "printer-shows-offline"
+    assert found(client, headers, "printer offline")[0] == slug  # the searcher is open before the saves
+    with starter_app.app_context():
+        article_id = get_session().scalar(select(Article.id).where(Article.slug == slug))
+        others = found(client, headers, "password")
+    for word in ("aardvark", "pangolin", "wombat"):
+        with starter_app.app_context():
+            session = get_session()
+            retitle(session, article_id, f"Printer shows offline {word}")
+            session.commit()
+        indexed(starter_app)
+        assert found(client, headers, word) == [slug]
+        assert found(client, headers, "printer offline").count(slug) == 1
+    assert found(client, headers, "aardvark") == [] and found(client, headers, "pangolin") == []
+    assert found(client, headers, "password") == others

@@ -21,6 +21,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 from whoosh.reading import ReaderClosed
+from whoosh.searching import Searcher
 
 from kb.models import Status
 from kb.search import fusion, semantic, suggest
@@ -32,7 +33,7 @@ from kb.search.schema import code_tokens, spelling_fields
 from kb.search.scorer import Scorer
 from kb.search.segments import SegmentCache
 from kb.search.snippets import Highlighter, best_snippet
-from kb.search.storage import MappedStorage
+from kb.search.storage import MappedStorage, reopened
 
 # Ranking and facet counts look at this many best text matches.
 CANDIDATES = 100
@@ -67,15 +68,18 @@ class Snapshot:
 
         Not with Whoosh's `Searcher.refresh`: it closes the old readers, and when a merge deletes
         a segment file while it opens the new ones, it retries and closes them a second time
-        ("Reader already closed": a 500 under load). Its reuse of the old readers never happens
-        anyway (it looks them up by segment id among readers keyed by generation), and what is
-        worth keeping of a segment lives in the SegmentCache. So: a new searcher, then the old
-        one closed.
+        ("Reader already closed": a 500 under load). So: a new searcher that takes over the old
+        one's readers of the segments still listed (kb.search.storage.reopened) and closes the
+        rest; what is worth keeping of a segment beyond its open files lives in the SegmentCache.
         """
         if self._index.latest_generation() == self.searcher.reader().generation():
             return
-        old, self.searcher, self._scorer = self.searcher, self._index.searcher(), None
-        _close(old)
+        old, self._scorer = self.searcher, None
+        try:
+            self.searcher = Searcher(reopened(self._index, old.reader()), fromindex=self._index)
+        except OSError:  # a merge removed a file as it was opened: open afresh (Whoosh retries that)
+            self.searcher = self._index.searcher()
+            _close(old)
 
     @property
     def scorer(self) -> Scorer:
