@@ -21,6 +21,9 @@ import pytest
 
 # Seconds `kb serve` may take to print its address; a first start imports the starter articles.
 START_TIMEOUT = 120
+# A clean stop: the request workers finish, then the index writer process its batch and threads
+# (each given 10 s). On two loaded cores that took longer than 10 s; past this, the server is killed.
+STOP_TIMEOUT = 60
 
 
 def operator_env(folder: Path, env: dict[str, str] | None = None, *, own_database: bool = True) -> dict[str, str]:
@@ -57,6 +60,7 @@ class KbServer:
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
         self.url = ""
+        self.killed = False  # stopped by SIGKILL, not cleanly (see STOP_TIMEOUT)
         self._reader: threading.Thread | None = None
         # Set once the address is printed or the output ends, whichever comes first.
         self._settled = threading.Event()
@@ -105,8 +109,9 @@ class KbServer:
             return
         self.process.terminate()
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
+            self.killed = True
             self.process.kill()
             self.process.wait()
         self._reader.join(timeout=10)

@@ -93,6 +93,7 @@ def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_
         wait_found(second.url, token, "rattles", "fax-machine-hums-quietly")
         second_worker = index_workers(second.pid())
         assert writer_pid(tmp_path / "search_index") in (second.pid(), second_worker)
+    assert not second.killed, "the server stops by itself when asked to"
     assert gone(second_worker), "a server stopped cleanly stops its index writer too"
 
 
