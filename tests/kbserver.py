@@ -21,8 +21,9 @@ import pytest
 
 # Seconds `kb serve` may take to print its address; a first start imports the starter articles.
 START_TIMEOUT = 120
-# A clean stop: the request workers finish, then the index writer process its batch and threads
-# (each given 10 s). On two loaded cores that took longer than 10 s; past this, the server is killed.
+# A clean stop: the request workers finish, then the index writer process finishes its batch and
+# stops its threads (each given 10 s). On two loaded cores that took more than 10 s; past this
+# many seconds the server is killed.
 STOP_TIMEOUT = 60
 
 

@@ -150,10 +150,10 @@ def reopened(index: FileIndex, old: IndexReader) -> IndexReader:
     leaves: list[IndexReader] = []
     try:
         for segment in toc.segments:
-            leaf = kept.pop(segment.segment_id(), None)
-            if leaf is None or not _follows(leaf, segment, toc.generation):
-                if leaf is not None:
-                    kept[segment.segment_id()] = leaf  # closed below with the segments gone
+            leaf = kept.get(segment.segment_id())
+            if leaf is not None and _follows(leaf, segment, toc.generation):
+                del kept[segment.segment_id()]  # what stays in `kept` is closed below
+            else:
                 leaf = SegmentReader(index.storage, toc.schema, segment, generation=toc.generation)
                 opened.append(leaf)
             leaves.append(leaf)
