@@ -50,6 +50,18 @@ def test_a_typo_of_a_word_only_the_newest_save_holds_is_corrected(admin, agent):
     assert slugs(agent, "ketle")[0] == "kettle-trips-the-breaker"
 
 
+def test_a_word_only_an_earlier_version_held_is_unknown_again(admin, agent):
+    """An edit leaves the old version in its segment, deleted: its words no longer count as known."""
+    create(admin, *ARTICLES["blur"])
+    assert api(agent, "blur")["suggestion"] is None
+    token = admin.csrf_token("/")
+    fields = {"title": "Webcam picture is soft", "body": "The webcam shows a soft picture.\n", "version": 1}
+    response = admin.put("/api/v1/articles/webcam-blurs-the-picture", json=fields, headers={"X-CSRFToken": token})
+    assert response.status_code == 200, response.get_json()
+    indexed(admin.application)
+    assert api(agent, "blur")["suggestion"] == "blue"
+
+
 def test_a_word_only_a_draft_holds_is_unknown_to_agents(admin, agent):
     create(admin, *ARTICLES["blur"], status="draft")
     assert api(agent, "blur")["suggestion"] == "blue"

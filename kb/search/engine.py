@@ -24,7 +24,7 @@ from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
 from kb.models import Status
-from kb.search import fusion, semantic, suggest
+from kb.search import fusion, pairs, semantic, suggest
 from kb.search.helpfulness import Helpfulness
 from kb.search.indexer import IndexDamaged, is_index_error
 from kb.search.query import QueryPlan, Vocabulary, build, spelled_out
@@ -360,14 +360,16 @@ def _exact(scorer: Scorer, plan: QueryPlan) -> np.ndarray | None:
 def _reward_typed_order(scorer: Scorer, plan: QueryPlan, scores, mask, stored: dict) -> frozenset[int]:
     """Multiply the scores of articles holding the typed words in the typed order; return them.
 
-    Only articles holding all those words can, so the (short) list of those is checked against
-    the stored text, the best-scoring PHRASE_DEPTH of them at most.
+    Only articles holding all those words can: the best-scoring PHRASE_DEPTH of them at most,
+    less those whose word pairs rule it out (kb.search.pairs), are checked against the stored text.
     """
     holding = scorer.holding_all("text", plan.in_order_terms)
     holding = holding[mask[holding]]
     if len(holding) > PHRASE_DEPTH:
         holding = holding[np.argsort(-scores[holding], kind="stable")[:PHRASE_DEPTH]]
-    found = frozenset(d for d in holding.tolist() if _holds(plan.in_order, _stored(scorer, d, stored)))
+    probe = pairs.Probe(plan.in_order_words)
+    likely = [d for d in holding.tolist() if probe.may_hold(scorer.value("pairs", d))]
+    found = frozenset(d for d in likely if _holds(plan.in_order, _stored(scorer, d, stored)))
     for docnum in found:
         scores[docnum] *= PHRASE_BONUS
     return found

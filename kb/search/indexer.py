@@ -41,7 +41,7 @@ from whoosh.writing import CLEAR, MERGE_SMALL, PostingPool, SegmentWriter
 from kb import changelog
 from kb.models import Article
 from kb.render import render_article
-from kb.search import semantic
+from kb.search import pairs, semantic
 from kb.search.schema import SCHEMA_VERSION, analyzed, build_schema, code_tokens, spelling_fields, weighted_text
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ def document_for(article: Source) -> dict[str, Any]:
         "fresh_day": _day(max(d for d in (article.updated_at, article.verified_at) if d is not None)),
         "vector": vector,
         "section_vectors": section_vectors,
+        "pairs": pairs.pair_filter([article.title, *(s.text for s in rendered.sections)]),
     }
 
 

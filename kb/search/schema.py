@@ -27,7 +27,7 @@ from whoosh.support.charset import accent_map
 
 from kb.search.semantic import VECTOR_BYTES
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # Weights of an article's parts in the searched `text` field. Customers describe symptoms, so
 # the title and their own phrasings ("what the customer notices") count more than a passing
@@ -304,4 +304,6 @@ def build_schema() -> fields.Schema:
         # Meaning (kb.search.semantic): the article's unit vector, and one per section, float16.
         vector=fields.COLUMN(columns.FixedBytesColumn(VECTOR_BYTES, default=bytes(VECTOR_BYTES))),
         section_vectors=fields.COLUMN(columns.VarBytesColumn()),
+        # The pairs of neighbouring words in the title and in each section (kb.search.pairs).
+        pairs=fields.COLUMN(columns.VarBytesColumn()),
     )

@@ -184,6 +184,16 @@ class Scorer:
 
         return self.segments.always(reader.segment().segment_id(), ("lexicon", fieldname), read)[0]
 
+    def holds(self, fieldname: str, text: str, *, among: str | None = None) -> bool:
+        """Whether a live document holds `text` in `fieldname` (with `among`, one whose status it is)."""
+        ids = self.postings(fieldname, text)[0]
+        if not len(ids):
+            return False
+        held = self.live()[ids]
+        if among is not None:
+            held &= self.documents_with("status", [among])[ids]
+        return bool(held.any())
+
     # --- columns ----------------------------------------------------------------------------
 
     def numbers(self, fieldname: str) -> np.ndarray:

@@ -20,6 +20,8 @@ from typing import Any, Callable, Hashable, Iterable
 import numpy as np
 
 Arrays = tuple[np.ndarray, ...]
+# What a kept "not in this segment" costs in memory, about: the key, the entry, two empty arrays.
+ABSENT_ENTRY_BYTES = 400
 
 
 class _Budgeted:
@@ -66,7 +68,9 @@ class SegmentCache:
 
         def sized() -> tuple[Arrays, int]:
             arrays = read()
-            return arrays, sum(a.nbytes for a in arrays)
+            # A term a segment lacks is kept too (most words are in few of its small segments),
+            # at the size of its key and entry, so that a flood of odd words stays in the budget.
+            return arrays, max(sum(a.nbytes for a in arrays), ABSENT_ENTRY_BYTES)
 
         return self._kept(self._postings, (segment, key), sized)
 

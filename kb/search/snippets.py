@@ -61,12 +61,13 @@ class Highlighter:
 
     def mark(self, text: str) -> Markup:
         """Escape `text` and wrap each query word in <mark>."""
-        out, position = [], 0
+        out: list[str] = []
+        position = 0
         for start, end, _ in self.spans(text):
-            out += [escape(text[position:start]), Markup("<mark>"), escape(text[start:end]), Markup("</mark>")]
+            out += [escape(text[position:start]), "<mark>", escape(text[start:end]), "</mark>"]
             position = end
         out.append(escape(text[position:]))
-        return Markup("").join(out)
+        return Markup("".join(out))  # every piece of text escaped above: joined as it is
 
 
 def best_snippet(
