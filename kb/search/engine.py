@@ -10,7 +10,6 @@ the pool never holds more than one per concurrent search.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -432,7 +431,7 @@ def priors_of(helpfulness: np.ndarray, age_days: np.ndarray) -> np.ndarray:
 def _facets(scorer: Scorer, docnums: list[int]) -> dict[str, list[FacetValue]]:
     counts: dict[str, Counter[str]] = {"product": Counter(), "tag": Counter(), "audience": Counter()}
     for docnum in docnums:
-        product, audience, tags = json.loads(scorer.value("facets", docnum))
+        product, audience, tags = scorer.facets(docnum)
         if product:
             counts["product"][product] += 1
         counts["audience"][audience] += 1

@@ -211,6 +211,28 @@ class Scorer:
 
         return self.segments.always(reader.segment().segment_id(), ("numbers", fieldname), read)[0]
 
+    def facets(self, docnum: int) -> tuple[str, str, tuple[str, ...]]:
+        """A document's (product, audience, tags), decoded once per segment: every search counts
+        the facets of its 100 best matches, and decoding them each time was 3 ms of it."""
+        position = bisect.bisect_right(self._offsets, docnum) - 1
+        reader, offset = self.leaves[position]
+        return self._segment_facets(reader)[docnum - offset]
+
+    def _segment_facets(self, reader) -> list[tuple[str, str, tuple[str, ...]]]:
+        def read() -> tuple[list]:
+            column = self._column(reader, "facets")
+            decoded: dict[bytes, tuple[str, str, tuple[str, ...]]] = {}  # articles share most of them
+            values = []
+            for docnum in range(reader.doc_count_all()):
+                raw = column[docnum]
+                if raw not in decoded:
+                    product, audience, tags = json.loads(raw) if raw else ("", "", ())
+                    decoded[raw] = (product, audience, tuple(tags))
+                values.append(decoded[raw])
+            return (values,)
+
+        return self.segments.always(reader.segment().segment_id(), "facets", read)[0]
+
     def value(self, fieldname: str, docnum: int):
         """A document's value in a column field (raw: bytes or a number)."""
         position = bisect.bisect_right(self._offsets, docnum) - 1
