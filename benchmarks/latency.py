@@ -284,6 +284,8 @@ def bench_size(generator: Generator, size: int, per_class: int, code: Path, opti
             kb.create_user(AUTHOR_USER, "author")
             if options.instances:
                 remember_build(kb, size, code, builds)
+        if options.instances:
+            kb = working_copy(kb, root / "kb", code)
         modes = {}
         for mode in options.modes:
             sent = messages(queries) if mode == "suggest" else queries
@@ -324,6 +326,16 @@ def build_key(size: int, code: Path) -> dict[str, Any]:
         "corpus_source": corpus,
         "seed": SEED,
     }
+
+
+def working_copy(kept: KbInstance, root: Path, code: Path) -> KbInstance:
+    """A copy of the kept instance to measure, so that every run starts from the index and database
+    as built: the saves and votes of a run's "under writes" mode (new segments, deleted documents,
+    revisions) would otherwise carry over into the next run and make runs incomparable."""
+    shutil.copytree(kept.root, root, ignore=shutil.ignore_patterns("serve.log"))
+    copy = KbInstance(root, source=code)
+    copy.token, copy.tokens = kept.token, dict(kept.tokens)
+    return copy
 
 
 def reused_build(kb: KbInstance, size: int, code: Path) -> dict[str, float] | None:

@@ -5,6 +5,7 @@ that fail the run, and suggest against search on e-mails. Small sizes only; noth
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -197,7 +198,7 @@ def test_latency_reports_every_mode_and_class(tmp_path):
 def test_latency_reuses_a_kept_instance_of_the_same_code(tmp_path):
     kept = tmp_path / "instances"
     runs = []
-    for n in range(2):
+    for n, mode in enumerate(["idle", "writes"]):
         out = tmp_path / f"run{n}.json"
         run_benchmark(
             "latency.py",
@@ -206,7 +207,9 @@ def test_latency_reuses_a_kept_instance_of_the_same_code(tmp_path):
             "--per-class",
             "2",
             "--modes",
-            "idle",
+            mode,
+            "--save-every",
+            "0.05",
             "--instances",
             str(kept),
             "--out",
@@ -215,9 +218,12 @@ def test_latency_reuses_a_kept_instance_of_the_same_code(tmp_path):
         runs.append(json.loads(out.read_text())["sizes"]["100"])
     assert (kept / "100" / "built.json").is_file()
     assert runs[1]["build"]["import_s"] == runs[0]["build"]["import_s"], "the second run imported again"
-    assert all(c["errors"] == 0 for c in runs[1]["modes"]["idle"]["classes"].values()), (
+    assert all(c["errors"] == 0 for c in runs[1]["modes"]["writes"]["classes"].values()), (
         "the kept users' new tokens work"
     )
+    assert runs[1]["modes"]["writes"]["writes"]["saves"] > 0
+    with sqlite3.connect(kept / "100" / "kb.db") as db:
+        assert db.execute("SELECT count(*) FROM revisions").fetchone()[0] == 100, "a run's saves reached the kept copy"
 
 
 def test_a_kept_instance_is_rebuilt_only_when_the_code_that_builds_it_changes(tmp_path):
