@@ -313,6 +313,7 @@ BUILD_SOURCES = (
     "kb/render.py",
     "kb/search/schema.py",
     "kb/search/indexer.py",
+    "kb/search/pairs.py",
     "kb/search/semantic.py",
 )
 

@@ -239,7 +239,12 @@ def test_a_kept_instance_is_rebuilt_only_when_the_code_that_builds_it_changes(tm
     (code / "kb" / "search" / "engine.py").write_text("# ranking changed\n", encoding="utf-8")
     (code / "kb" / "views" / "api.py").write_text("# a view changed\n", encoding="utf-8")
     assert latency.build_key(100, code) == key
-    for built_by in ("kb/search/schema.py", "kb/models/__init__.py", "kb/migrations/versions/0001_baseline.py"):
+    for built_by in (
+        "kb/search/schema.py",
+        "kb/search/pairs.py",
+        "kb/models/__init__.py",
+        "kb/migrations/versions/0001_baseline.py",
+    ):
         changed = tmp_path / built_by.replace("/", "-")
         shutil.copytree(code, changed)
         path = changed / built_by

@@ -35,7 +35,7 @@ def pair_filter(texts: Iterable[str]) -> bytes:
         return b""
     size = max(MIN_BITS, 1 << (BITS_PER_PAIR * len(keys) - 1).bit_length())
     bits = np.zeros(size, dtype=bool)
-    bits[_positions(_hashes(sorted(keys)), size).ravel()] = True
+    bits[(_probes(_hashes(sorted(keys))) & np.uint64(size - 1)).astype(np.int64).ravel()] = True
     return np.packbits(bits, bitorder="little").tobytes()
 
 
@@ -43,14 +43,15 @@ class Probe:
     """The pairs of a sequence of typed words, to test against many articles' filters."""
 
     def __init__(self, words: Sequence[str]):
-        self._hashes = _hashes(_pairs([w.casefold() for w in words]))
+        # Each pair's probes before they are cut to a filter's size: one AND per article then.
+        self._probes = _probes(_hashes(_pairs([w.casefold() for w in words])))
 
     def may_hold(self, article_filter: bytes) -> bool:
         """False when the article surely lacks one of the pairs; True when it may hold them all
         (always, for an article indexed without a filter)."""
-        if not article_filter or not len(self._hashes[0]):
+        if not article_filter or not self._probes.size:
             return True
-        positions = _positions(self._hashes, len(article_filter) * 8)
+        positions = (self._probes & np.uint64(len(article_filter) * 8 - 1)).astype(np.int64)
         octets = np.frombuffer(article_filter, dtype=np.uint8)[positions >> 3]
         return bool(((octets >> (positions & 7).astype(np.uint8)) & 1).all())
 
@@ -66,8 +67,11 @@ def _hashes(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return both[0::2], both[1::2] | 1  # an odd step visits PROBES distinct bits of a power of two
 
 
-def _positions(hashes: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
-    """The PROBES bits of each key in a filter of `size` bits (a power of two): shape (keys, PROBES)."""
+_PROBE_STEPS = np.arange(PROBES, dtype=np.uint64)
+
+
+def _probes(hashes: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The PROBES bit numbers of each key, before they are cut to a filter's size (a power of
+    two: the low bits of each): shape (keys, PROBES)."""
     first, step = hashes
-    probes = np.arange(PROBES, dtype=np.uint64)
-    return ((first[:, None] + probes[None, :] * step[:, None]) & np.uint64(size - 1)).astype(np.int64)
+    return first[:, None] + _PROBE_STEPS[None, :] * step[:, None]
