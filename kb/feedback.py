@@ -146,6 +146,9 @@ class SearchLogBuffer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # One flush at a time: a flush asked for (on the way out, by a test) returns only once
+        # what an earlier flush took is committed, not as soon as it finds the buffer empty.
+        self._flushing = threading.Lock()
         self._entries: list[_Search | _Opened] = []
         self.dropped = 0
 
@@ -173,6 +176,10 @@ class SearchLogBuffer:
 
     def flush(self, session: Session) -> int:
         """Write what is waiting in one transaction; keep it for the next flush if that fails."""
+        with self._flushing:
+            return self._flush(session)
+
+    def _flush(self, session: Session) -> int:
         with self._lock:
             entries, self._entries = self._entries, []
         if not entries:

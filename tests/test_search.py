@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy import func, select
 
 from kb import background
 from kb.db import get_session
-from kb.models import IndexEvent, SearchLog
+from kb.models import IndexEvent, Role, SearchLog
 
 
 def api(client, query: str, **params) -> dict:
@@ -241,6 +243,39 @@ def test_logged_queries_keep_no_card_account_or_password(agent, starter_app):
     for query, logged in REDACTED_QUERIES:
         agent.get("/", query_string={"q": query})
         assert logs(starter_app)[-1].query == logged, query
+
+
+def test_a_flush_asked_for_returns_only_once_the_batch_before_it_is_written(starter_app):
+    """The flush thread may have taken the buffer and be waiting for the database: a flush asked
+    for then (on the way out, by a test reading the log) waits for it instead of returning."""
+    buffer, engine = starter_app.extensions["kb.searchlog"], starter_app.extensions["kb.engine"]
+
+    def flush(done: threading.Event | None = None) -> None:
+        with starter_app.extensions["kb.sessionmaker"]() as session:
+            buffer.flush(session)
+        if done is not None:
+            done.set()
+
+    with engine.connect() as blocker:
+        blocker.execution_options(kb_write=True)  # SQLite: BEGIN IMMEDIATE, the write lock
+        with blocker.begin():
+            if blocker.dialect.name == "postgresql":
+                blocker.exec_driver_sql("LOCK TABLE search_logs IN EXCLUSIVE MODE")
+            buffer.search(query="fax machine hums", role=Role.AGENT, results=0, episode=None, source="ui")
+            first = threading.Thread(target=flush)
+            first.start()
+            deadline = time.monotonic() + 10
+            while len(buffer) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert not len(buffer), "the first flush took the entry"
+            returned = threading.Event()
+            second = threading.Thread(target=flush, args=(returned,))
+            second.start()
+            assert not returned.wait(0.5), "a flush returned while the batch before it was not written"
+    second.join(10)
+    first.join(10)
+    assert returned.is_set()
+    assert logs(starter_app)[-1].query == "fax machine hums"
 
 
 def test_typing_updates_one_log_row_and_opening_a_result_is_recorded(agent, starter_app):
