@@ -35,7 +35,7 @@ def pair_filter(texts: Iterable[str]) -> bytes:
         return b""
     size = max(MIN_BITS, 1 << (BITS_PER_PAIR * len(keys) - 1).bit_length())
     bits = np.zeros(size, dtype=bool)
-    bits[(_probes(_hashes(sorted(keys))) & np.uint64(size - 1)).astype(np.int64).ravel()] = True
+    bits[(_probes(_hashes(list(keys))) & np.uint64(size - 1)).astype(np.int64).ravel()] = True
     return np.packbits(bits, bitorder="little").tobytes()
 
 

@@ -150,8 +150,7 @@ class Scorer:
     def stored(self, docnum: int) -> dict:
         """A document's stored fields with its sections decoded (`_sections`), kept per segment:
         the verbatim check and the snippets read the same popular articles search after search."""
-        position = bisect.bisect_right(self._offsets, docnum) - 1
-        reader, offset = self.leaves[position]
+        reader, offset = self._leaf(docnum)
 
         def read() -> tuple[dict, int]:
             fields = reader.stored_fields(docnum - offset)
@@ -164,6 +163,10 @@ class Scorer:
             )
 
         return self.segments.document(reader.segment().segment_id(), docnum - offset, read)
+
+    def _leaf(self, docnum: int) -> tuple:
+        """The segment reader holding `docnum`, and the segment's first document number."""
+        return self.leaves[bisect.bisect_right(self._offsets, docnum) - 1]
 
     def terms_starting(self, fieldname: str, letter: str) -> list[str]:
         """The terms of `fieldname` beginning with `letter` in any segment (for typo corrections),
@@ -214,8 +217,7 @@ class Scorer:
     def facets(self, docnum: int) -> tuple[str, str, tuple[str, ...]]:
         """A document's (product, audience, tags), decoded once per segment: every search counts
         the facets of its 100 best matches, and decoding them each time was 3 ms of it."""
-        position = bisect.bisect_right(self._offsets, docnum) - 1
-        reader, offset = self.leaves[position]
+        reader, offset = self._leaf(docnum)
         return self._segment_facets(reader)[docnum - offset]
 
     def _segment_facets(self, reader) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -235,8 +237,7 @@ class Scorer:
 
     def value(self, fieldname: str, docnum: int):
         """A document's value in a column field (raw: bytes or a number)."""
-        position = bisect.bisect_right(self._offsets, docnum) - 1
-        reader, offset = self.leaves[position]
+        reader, offset = self._leaf(docnum)
         return self._column(reader, fieldname)[docnum - offset]
 
     def _column(self, reader, fieldname: str):

@@ -68,8 +68,8 @@ class SegmentCache:
 
         def sized() -> tuple[Arrays, int]:
             arrays = read()
-            # A term a segment lacks is kept too (most words are in few of its small segments),
-            # at the size of its key and entry, so that a flood of odd words stays in the budget.
+            # Every entry counts at least its key and entry, so a term a segment lacks is kept too
+            # (most words are in few of its small segments) and a flood of odd words stays in the budget.
             return arrays, max(sum(a.nbytes for a in arrays), ABSENT_ENTRY_BYTES)
 
         return self._kept(self._postings, (segment, key), sized)
