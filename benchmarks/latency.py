@@ -314,6 +314,7 @@ BUILD_SOURCES = (
     "kb/search/schema.py",
     "kb/search/indexer.py",
     "kb/search/pairs.py",
+    "kb/search/segment_builders.py",
     "kb/search/semantic.py",
 )
 

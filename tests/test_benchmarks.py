@@ -242,6 +242,7 @@ def test_a_kept_instance_is_rebuilt_only_when_the_code_that_builds_it_changes(tm
     for built_by in (
         "kb/search/schema.py",
         "kb/search/pairs.py",
+        "kb/search/segment_builders.py",
         "kb/models/__init__.py",
         "kb/migrations/versions/0001_baseline.py",
     ):

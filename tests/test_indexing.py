@@ -4,6 +4,7 @@ article that cannot be indexed never holds up the others."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import random
 import threading
@@ -12,10 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import databases
 import pytest
 from conftest import add_user, indexed, make_token
-from sqlalchemy import select
+from kbserver import run_kb
+from sqlalchemy import func, select, update
 from whoosh.filedb.filestore import FileStorage
+from whoosh.writing import SegmentWriter
 
 from kb import search as kb_search
 from kb import store
@@ -316,6 +320,50 @@ def postings_and_stored(index_dir: Path) -> tuple[list[tuple], list[dict]]:
         return postings, sorted(stored.values(), key=lambda fields: fields["article_id"])
 
 
+def lengths_and_columns(index_dir: Path) -> dict[str, tuple[list, list]]:
+    """Each article's field lengths (what BM25 reads) and column values (vectors, facets, pairs)."""
+    with indexer.open_index(index_dir).searcher() as searcher:
+        reader = searcher.reader()
+        scorable = sorted(name for name, field in reader.schema.items() if field.scorable)
+        columns = {name: reader.column_reader(name) for name in reader.schema.names() if reader.has_column(name)}
+        return {
+            fields["article_id"]: (
+                [reader.doc_field_length(docnum, name) for name in scorable],
+                [column[docnum] for column in columns.values()],
+            )
+            for docnum, fields in reader.iter_docs()
+        }
+
+
+def test_a_rebuild_by_builder_processes_holds_what_one_writer_writes(starter_app, tmp_path, monkeypatch):
+    """`kb reindex` writes one segment per builder process, all at once; the index must hold what
+    one writer in one process writes, down to field lengths and columns, and an article set aside
+    in a builder must be reported as one set aside by the single writer is."""
+    with starter_app.app_context():
+        session = get_session()
+        broken = session.scalar(select(Article.id).where(Article.slug == "printer-shows-offline"))
+        session.execute(update(Article).where(Article.id == broken).values(tags=["x\ud800y"]))
+        session.commit()
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("on one core a rebuild has one writer")
+    parallel = tmp_path / "parallel"
+    env = {"KB_DATABASE_URL": databases.database_url(tmp_path), "KB_INDEX_DIR": str(parallel), "KB_SECRET_KEY": "t"}
+    run_kb(tmp_path, "reindex", env=env)
+    with indexer.open_index(parallel).reader() as reader:
+        builders = len(list(reader.leaf_readers()))
+    with starter_app.app_context():
+        articles = get_session().scalar(select(func.count(Article.id)))
+    assert builders == min(os.cpu_count() or 1, indexer.MAX_WORKERS, articles // indexer.BUILDER_BATCH) > 1
+
+    monkeypatch.setattr(indexer, "MAX_WORKERS", 1)
+    assert starter_app.test_cli_runner().invoke(args=["reindex"]).exit_code == 0
+    single = Path(starter_app.config["INDEX_DIR"])
+    assert postings_and_stored(parallel) == postings_and_stored(single)
+    assert lengths_and_columns(parallel) == lengths_and_columns(single)
+    assert str(broken) not in lengths_and_columns(parallel)
+    assert set(indexer.read_state(parallel).failed) == set(indexer.read_state(single).failed) == {broken}
+
+
 def test_a_rebuild_past_its_memory_budget_writes_the_same_index(starter_app, monkeypatch):
     """Past its budget the rebuild spills sorted runs of postings to disk, a block at a time, and
     merges them back: the index must be the one an in-memory rebuild writes."""
@@ -346,6 +394,28 @@ def test_an_article_analyzed_in_a_worker_process_is_indexed_as_the_writer_would(
             writer.add_document(**document)
         writer.commit()
     assert postings_and_stored(tmp_path / "analyzed") == postings_and_stored(tmp_path / "plain")
+
+
+def term_statistics(index_dir: Path) -> dict[tuple, tuple]:
+    """What each term's entry records for ranking: frequencies, and the lengths and weights that
+    bound the scores of the documents holding it."""
+    with indexer.open_index(index_dir).reader() as reader:
+        infos = ((term, reader.term_info(*term)) for term in reader.all_terms())
+        return {
+            term: (i.weight(), i.doc_frequency(), i.min_length(), i.max_length(), i.max_weight()) for term, i in infos
+        }
+
+
+def test_the_writer_records_the_term_statistics_whoosh_records(starter_app, tmp_path):
+    """kb's writer reads each document's field lengths once when it writes the postings, not once
+    per posting as Whoosh's does: each term must record the same bounds either way."""
+    with starter_app.app_context():
+        sources = [indexer.Source.of(a) for a in get_session().scalars(select(Article).order_by(Article.id))]
+    for name, writer_class in (("kb", indexer._Writer), ("whoosh", SegmentWriter)):
+        writer = writer_class(FileStorage(str(tmp_path / name)).create().create_index(build_schema()))
+        indexer._write_sources(writer, sources)
+        writer.commit()
+    assert term_statistics(tmp_path / "kb") == term_statistics(tmp_path / "whoosh")
 
 
 def test_a_searcher_kept_open_across_saves_sees_each_save_once_as_saved_last(starter_app):

@@ -41,7 +41,7 @@ from whoosh.writing import CLEAR, MERGE_SMALL, PostingPool, SegmentWriter
 from kb import changelog
 from kb.models import Article
 from kb.render import render_article
-from kb.search import pairs, semantic
+from kb.search import pairs, segment_builders, semantic
 from kb.search.schema import SCHEMA_VERSION, analyzed, build_schema, code_tokens, spelling_fields, weighted_text
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ SMALL_SEGMENT_DOCS, MERGE_AFTER = 500, 10
 PARALLEL_FROM = 500
 MAX_WORKERS = 4
 CHUNK = 1000
+# Articles per batch handed to a rebuild's builder processes (kb.search.segment_builders).
+BUILDER_BATCH = 10
 # Megabytes of postings a rebuild keeps in memory before spilling a sorted run to disk.
 REBUILD_POOL_MB = 256
 # Postings per pickled block of a spilled run (see _BlockRuns).
@@ -362,6 +364,51 @@ class _Writer(SegmentWriter):
         super().__init__(ix, limitmb=limitmb, **kwargs)
         self.pool = _BlockRuns(self._tempstorage, self.newsegment, limitmb=limitmb)
 
+    def _flush_segment(self) -> None:
+        """Whoosh's flush, reading each document's field lengths once (see _KnownLengths)."""
+        self.perdocwriter.close()
+        lengths = _KnownLengths(self.per_document_reader()) if self.codec.length_stats else None
+        try:
+            self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+            self.fieldwriter.close()
+        finally:
+            if lengths:
+                lengths.close()
+
+    def commit_segments(self, segments: list[Any]) -> None:
+        """Commit exactly these finished segments (written by builder processes) as the index.
+
+        Every other segment is dropped, as CLEAR does; the files of the dropped ones (and of any
+        builder that was stopped) are removed by Whoosh's clean-up of this commit.
+        """
+        self._check_state()
+        self._close_segment()  # this writer's own segment is empty: never part of the index
+        self._commit_toc(list(segments))
+        self._finish()
+
+
+class _KnownLengths:
+    """A segment's field lengths, each field's read into a list the first time it is asked for.
+
+    Writing postings asks for the length of the document of every posting (six million at 10k
+    articles); reading each from the column file was a tenth of a rebuild's commit.
+    """
+
+    def __init__(self, reader: Any):
+        self.reader = reader
+        self.lengths: dict[str, list[int]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        lengths = self.lengths.get(fieldname)
+        if lengths is None:
+            length = self.reader.doc_field_length
+            lengths = [length(d, fieldname, default) for d in range(self.reader.doc_count_all())]
+            self.lengths[fieldname] = lengths
+        return lengths[docnum]
+
+    def close(self) -> None:
+        self.reader.close()
+
 
 def merge_when_many(writer, segments: list) -> list:
     """Merge small segments only once MERGE_AFTER of them have piled up (Whoosh's merge policy).
@@ -397,6 +444,9 @@ class _DocumentRejected(Exception):
     def __init__(self, article_id: int, reason: str):
         super().__init__(reason)
         self.article_id, self.reason = article_id, reason
+
+    def __reduce__(self) -> tuple:  # raised in a builder process, re-raised in the parent
+        return type(self), (self.article_id, self.reason)
 
 
 @contextmanager
@@ -486,7 +536,8 @@ def _document_builder(count: int) -> Iterator[Callable[[list[Source]], Iterable[
     """Build documents in worker processes for bulk writes, in this process otherwise.
 
     Rendering Markdown is half the work of indexing; other cores can do it while this process
-    analyzes and writes, which is what makes `kb reindex` of a large knowledge base bearable.
+    analyzes and writes, which is what makes a large `kb import` into a live index bearable (a
+    rebuild goes further: see kb.search.segment_builders).
     Forking a process that runs other threads (a server) can copy a lock some thread holds, so
     only single-threaded commands use the pool.
     """
@@ -517,22 +568,78 @@ def _rebuild_locked(session: Session, index_dir: Path, progress: Progress | None
     ids = list(session.scalars(select(Article.id).order_by(Article.id)))
     failed: dict[int, str] = {}
     while True:  # an article Whoosh rejects mid-write spoils the writer: start again without it
-        writer = _Writer(_clean_index(index_dir), _lk=False, limitmb=REBUILD_POOL_MB)
         try:
-            _write_documents(session, writer, [i for i in ids if i not in failed], progress, failed=failed, fresh=True)
+            _write_fresh(session, _clean_index(index_dir), [i for i in ids if i not in failed], progress, failed)
         except _DocumentRejected as rejected:
-            writer.cancel()
             failed[rejected.article_id] = rejected.reason
             continue
-        except BaseException:
-            writer.cancel()
-            raise
         break
-    writer.commit(mergetype=CLEAR)
     _write_state(index_dir, IndexState(SCHEMA_VERSION, horizon, frozenset(), failed))
     for article_id, reason in failed.items():
         log.error("Article %s could not be indexed and was set aside: %s", article_id, reason)
     return [i for i in ids if i not in failed]
+
+
+def _write_fresh(
+    session: Session, ix: whoosh_index.Index, article_ids: list[int], progress: Progress | None, failed: dict[int, str]
+) -> None:
+    """Write these articles as the whole index, replacing every segment in one commit."""
+    workers = _builder_processes(len(article_ids))
+    if workers > 1:
+        semantic.model()  # loaded once here: the forked builders share it instead of each loading it
+        built = segment_builders.build_segments(
+            lambda: _Writer(ix, _lk=False, limitmb=REBUILD_POOL_MB // workers),
+            _write_sources,
+            _source_batches(session, article_ids, progress),
+            workers=workers,
+            progress=progress,
+        )
+        failed.update(built.failed)
+        _Writer(ix, _lk=False).commit_segments(built.segments)
+        return
+    writer = _Writer(ix, _lk=False, limitmb=REBUILD_POOL_MB)
+    try:
+        _write_documents(session, writer, article_ids, progress, failed=failed, fresh=True)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(mergetype=CLEAR)
+
+
+def _builder_processes(count: int) -> int:
+    """How many processes write a rebuild of `count` articles (see kb.search.segment_builders):
+    one per core, each with a batch of work at least.
+
+    Forking a process that runs other threads (a server) can copy a lock some thread holds, so
+    only single-threaded commands fork.
+    """
+    if threading.active_count() > 1:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS, count // BUILDER_BATCH))
+
+
+def _source_batches(session: Session, article_ids: list[int], progress: Progress | None) -> Iterator[list[Source]]:
+    """The articles as plain data, in batches for the builder processes (read in this process)."""
+    for start in range(0, len(article_ids), CHUNK):
+        chunk = article_ids[start : start + CHUNK]
+        found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(chunk)))}
+        if progress and len(found) < len(chunk):
+            progress(len(chunk) - len(found))  # deleted since the rebuild began: nothing to write
+        sources = [Source.of(found[i]) for i in chunk if i in found]
+        for first in range(0, len(sources), BUILDER_BATCH):
+            yield sources[first : first + BUILDER_BATCH]
+
+
+def _write_sources(writer: Any, sources: list[Source]) -> dict[int, str]:
+    """Build and write these articles with `writer` (in a builder process); return those set aside."""
+    failed: dict[int, str] = {}
+    for source in sources:
+        document = safe_document(source)
+        if isinstance(document, str):
+            failed[source.id] = document
+        else:
+            _write_one(writer.add_document, source.id, document)
+    return failed
 
 
 def _clean_index(index_dir: Path) -> whoosh_index.Index:
