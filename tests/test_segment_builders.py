@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,14 +19,15 @@ from kb.search.schema import build_schema
 
 
 def source(article_id: int) -> indexer.Source:
-    from datetime import datetime, timezone
-
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     return indexer.Source(
         article_id, f"article-{article_id}", f"Article {article_id} about kettles", "A summary.",
-        f"## What the customer notices\n\nThe kettle number {article_id} trips the breaker.\n", ("kettle",),
+        f"## What the customer notices\n\nThe kettle number {article_id} trips the breaker.\n" + FILLER, ("kettle",),
         "", "agents", "published", now, None, 1,
     )  # fmt: skip
+
+
+FILLER = "\nThe breaker in the hall trips when the kettle and the heater run together.\n" * 40
 
 
 def old_index(folder: Path):
@@ -115,3 +119,27 @@ def test_an_error_that_cannot_travel_still_reaches_the_parent_as_text(tmp_path):
     with pytest.raises(RuntimeError, match="Local: a reason only this process could pickle"):
         build(ix, unpicklable, [[source(10)], [source(11)]])
     assert multiprocessing.active_children() == []
+
+
+EXITING = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from kb.search import segment_builders
+from test_segment_builders import build, dying, old_index, source
+
+ix = old_index(Path({folder!r}))
+big = [[source(i) for i in range(start, start + 100)] for start in range(10, 2010, 100)]
+try:
+    build(ix, dying, big)
+except segment_builders.BuilderFailed:
+    print("failed as it should")
+"""
+
+
+def test_a_command_whose_builder_died_still_exits(tmp_path):
+    """The batches a dead builder never took are still queued for it: they must not keep `kb
+    reindex` from exiting once it has said why it failed."""
+    script = EXITING.format(tests=str(Path(__file__).parent), folder=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "failed as it should" in done.stdout, done.stderr

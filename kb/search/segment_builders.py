@@ -78,6 +78,9 @@ def build_segments(
             if process.is_alive():
                 process.terminate()
             process.join()
+        # Batches a stopped builder never took must not keep this process from exiting: the
+        # queue's thread would wait forever to hand them over.
+        jobs.cancel_join_thread()
         jobs.close()
         reports.close()
 
