@@ -119,20 +119,29 @@ def check(
         rank = slugs.index(golden.article.slug) + 1 if golden.article.slug in slugs else None
         result = GoldenResult(golden, rank, golden.last_rank)
         if result.regressed and touched_by and touched_by.get(golden.id):
-            culprits[golden.id] = _culprit(golden, slugs, touched_by[golden.id])
+            culprit = _culprit(golden, slugs, touched_by[golden.id])
+            if culprit is None:
+                continue  # not these changes' doing: see _culprit
+            culprits[golden.id] = culprit
         results.append(result)
     _record(session, results, culprits)
     return results
 
 
-def _culprit(golden: GoldenQuery, slugs: list[str], changes: list[ChangedArticle]) -> int:
-    """The change a regressed query blames: the changed article now ranked highest for it (it
-    took the place), else the target's own change, else the first that could have moved it."""
-    ranked = sorted((slugs.index(c.slug), c.article_id) for c in changes if c.slug in slugs)
-    if ranked:
-        return ranked[0][1]
+def _culprit(golden: GoldenQuery, slugs: list[str], changes: list[ChangedArticle]) -> int | None:
+    """The change a regressed query blames: the changed article now ranked highest above the
+    query's article (it took the place), else that article's own change.
+
+    None when neither is among `changes`. The index the check searches may already hold saves
+    made after these changes, and one of those pushed the query out: it is left as it was, so
+    the check of those saves finds the regression and blames the right one.
+    """
+    place = slugs.index(golden.article.slug) if golden.article.slug in slugs else len(slugs)
+    above = sorted((slugs.index(c.slug), c.article_id) for c in changes if c.slug in slugs[:place])
+    if above:
+        return above[0][1]
     own = [c.article_id for c in changes if c.article_id == golden.article_id]
-    return own[0] if own else changes[0].article_id
+    return own[0] if own else None
 
 
 def _record(session: Session, results: list[GoldenResult], culprits: dict[int, int]) -> None:

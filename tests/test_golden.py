@@ -107,6 +107,47 @@ def test_a_golden_warning_blames_the_article_that_took_the_place_not_a_bystander
         assert query.broken_by_id == store.find_by_slug(session, top).id and top in pushers
 
 
+def test_a_check_that_sees_later_saves_leaves_the_blame_to_their_own_check(admin):
+    """The index the checker searches may already hold saves made after the ones it checks (they
+    were indexed while it waited). A query those later saves pushed out must not be blamed on the
+    earlier save that merely shares its words; the later saves' own check blames them."""
+    post(admin, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"})
+    bystander = post(
+        admin,
+        "/api/v1/articles",
+        {"title": "Office move checklist", "body": "Label each printer before the move.\n", "status": "published"},
+    ).get_json()["article"]["slug"]
+    pushers = [
+        post(
+            admin,
+            "/api/v1/articles",
+            {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published"},
+        ).get_json()["article"]["slug"]
+        for n in range(3)
+    ]
+    indexed(admin.application)  # every save indexed and checked
+    with admin.application.app_context():
+        session = get_session()
+        query = session.scalar(select(GoldenQuery).where(GoldenQuery.query == "printer offline"))
+        query.last_rank, query.broken_by_id = 1, None  # as checked before these saves
+        session.commit()
+        service = kb_search.service()
+        assert bystander in service.ranked_slugs("printer offline", limit=golden.DEPTH)  # it shares the words
+
+        # The bystander's own check, run late: the index already holds the pushers.
+        changed = [golden.ChangedArticle.since_previous(session, store.find_by_slug(session, bystander).id)]
+        assert golden.regressions(session, service, changed) == []
+        session.commit()
+        assert (query.last_rank, query.broken_by_id) == (1, None)  # left for the pushers' check
+
+        ids = [store.find_by_slug(session, slug).id for slug in pushers]
+        changed = [golden.ChangedArticle.since_previous(session, article_id) for article_id in ids]
+        assert [r.golden.query for r in golden.regressions(session, service, changed)] == ["printer offline"]
+        session.commit()
+        top = service.ranked_slugs("printer offline", limit=3)[0]
+        assert query.broken_by_id == store.find_by_slug(session, top).id and top in pushers
+
+
 def test_the_author_sees_the_golden_warning_on_the_article_page(admin):
     post(admin, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"})
     locations = []
