@@ -66,12 +66,11 @@ def test_saving_an_article_that_pushes_a_golden_query_out_warns_the_author(admin
     assert "fail" in page and "printer offline" in page
 
 
-def test_a_golden_warning_blames_the_article_that_took_the_place_not_a_bystander(admin):
-    """Saves that arrive together are checked in one pass; each regression names one of them."""
-    assert (
-        post(admin, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"}).status_code
-        == 201
-    )
+def bystander_and_pushers(admin) -> tuple[str, list[str]]:
+    """A golden query for "printer offline", then an article sharing a word with it (the
+    bystander) and three that push its article out of the top 3; all indexed and checked."""
+    added = post(admin, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"})
+    assert added.status_code == 201
     bystander = post(
         admin,
         "/api/v1/articles",
@@ -86,6 +85,12 @@ def test_a_golden_warning_blames_the_article_that_took_the_place_not_a_bystander
         for n in range(3)
     ]
     indexed(admin.application)
+    return bystander, pushers
+
+
+def test_a_golden_warning_blames_the_article_that_took_the_place_not_a_bystander(admin):
+    """Saves that arrive together are checked in one pass; each regression names one of them."""
+    bystander, pushers = bystander_and_pushers(admin)
     assert admin.get(f"/api/v1/articles/{bystander}").get_json()["golden_warnings"] == []
     warnings = [w for slug in pushers for w in admin.get(f"/api/v1/articles/{slug}").get_json()["golden_warnings"]]
     assert sum("'printer offline' → print-jobs-stuck-in-queue" in w for w in warnings) == 1, warnings
@@ -111,21 +116,7 @@ def test_a_check_that_sees_later_saves_leaves_the_blame_to_their_own_check(admin
     """The index the checker searches may already hold saves made after the ones it checks (they
     were indexed while it waited). A query those later saves pushed out must not be blamed on the
     earlier save that merely shares its words; the later saves' own check blames them."""
-    post(admin, "/api/v1/golden", {"query": "printer offline", "article": "print-jobs-stuck-in-queue"})
-    bystander = post(
-        admin,
-        "/api/v1/articles",
-        {"title": "Office move checklist", "body": "Label each printer before the move.\n", "status": "published"},
-    ).get_json()["article"]["slug"]
-    pushers = [
-        post(
-            admin,
-            "/api/v1/articles",
-            {"title": f"Printer offline printer offline {n}", "body": "printer offline\n", "status": "published"},
-        ).get_json()["article"]["slug"]
-        for n in range(3)
-    ]
-    indexed(admin.application)  # every save indexed and checked
+    bystander, pushers = bystander_and_pushers(admin)
     with admin.application.app_context():
         session = get_session()
         query = session.scalar(select(GoldenQuery).where(GoldenQuery.query == "printer offline"))
