@@ -475,11 +475,8 @@ def _write_documents(
 ) -> None:
     # `fresh`: the writer replaces every segment, so there is nothing to delete first.
     with _document_builder(len(article_ids)) as build, _old_documents(writer, fresh) as delete:
-        for start in range(0, len(article_ids), CHUNK):
-            chunk = article_ids[start : start + CHUNK]
-            found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(chunk)))}
-            sources = [Source.of(found[i]) for i in chunk if i in found]
-            for article_id in (i for i in chunk if i not in found):
+        for sources, gone in _sources_by_chunk(session, article_ids):
+            for article_id in gone:
                 delete(article_id)
                 if progress:
                     progress(1)
@@ -618,14 +615,19 @@ def _builder_processes(count: int) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS, count // BUILDER_BATCH))
 
 
-def _source_batches(session: Session, article_ids: list[int], progress: Progress | None) -> Iterator[list[Source]]:
-    """The articles as plain data, in batches for the builder processes (read in this process)."""
+def _sources_by_chunk(session: Session, article_ids: list[int]) -> Iterator[tuple[list[Source], list[int]]]:
+    """The articles as plain data, CHUNK at a time, with the ids the database no longer holds."""
     for start in range(0, len(article_ids), CHUNK):
         chunk = article_ids[start : start + CHUNK]
         found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(chunk)))}
-        if progress and len(found) < len(chunk):
-            progress(len(chunk) - len(found))  # deleted since the rebuild began: nothing to write
-        sources = [Source.of(found[i]) for i in chunk if i in found]
+        yield [Source.of(found[i]) for i in chunk if i in found], [i for i in chunk if i not in found]
+
+
+def _source_batches(session: Session, article_ids: list[int], progress: Progress | None) -> Iterator[list[Source]]:
+    """The articles in batches for the builder processes (read in this process)."""
+    for sources, gone in _sources_by_chunk(session, article_ids):
+        if progress and gone:
+            progress(len(gone))  # deleted since the rebuild began: nothing to write
         for first in range(0, len(sources), BUILDER_BATCH):
             yield sources[first : first + BUILDER_BATCH]
 
