@@ -6,7 +6,7 @@ numbers, and anything after "password", blanked), the time, the role and what ha
 
 A search must not write to the database (search-as-you-type sends one per keystroke, and a write
 can wait on another's lock), so searches and opened articles go into this process's
-`SearchLogBuffer`, which a background thread writes once a second in one transaction.
+`SearchLogBuffer`, which a background thread writes once a second, in short transactions.
 """
 
 from __future__ import annotations
@@ -82,11 +82,13 @@ def record_search(
     source: str,
     at: datetime | None = None,
     vocabulary: Vocabulary | None = None,
+    read: gaps.Wording | None = None,
 ) -> SearchLog | None:
     """Log a search; later queries of the same episode replace the earlier, half-typed ones.
 
     `at` is when the search ran: an episode's keystrokes may reach different worker processes,
     whose buffers are written in any order, so an older query never replaces a newer one.
+    `read`: what `gaps.wording` said of the logged query (see SearchLogBuffer._write_chunk).
     """
     at = at or utcnow()
     log = session.scalar(select(SearchLog).where(SearchLog.episode == episode)) if episode else None
@@ -99,14 +101,19 @@ def record_search(
             session.flush()
         log = SearchLog(episode=episode, role=role, source=source)
         session.add(log)
-    log.query = redact(query)[:500]
+    log.query = logged_query(query)
     log.results = results
     log.created_at = at
     # Every search points at its gap: whether it failed for want of a click is only known later.
-    gap = gaps.gap_for(session, log.query, vocabulary or Vocabulary())
+    gap = gaps.gap_for(session, log.query, vocabulary or Vocabulary(), read=read)
     log.gap_id = gap.id if gap else None
     session.flush()
     return log
+
+
+def logged_query(query: str) -> str:
+    """The query as the log keeps it: customer data blanked, cut to the column's length."""
+    return redact(query)[:500]
 
 
 def record_opened(session: Session, episode: str, slug: str, at: datetime | None = None) -> bool:
@@ -143,6 +150,9 @@ class SearchLogBuffer:
 
     MAX_ENTRIES = 10_000  # beyond this (the database unreachable for long), the oldest are dropped
     OPENED_ATTEMPTS = 5  # an "opened" whose search is still in another process's buffer waits this many flushes
+    # Entries written per transaction: a busy second's searches in one transaction held the
+    # database's write lock for a second or more on SQLite, and a vote or a save waited on it.
+    CHUNK = 16
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -175,38 +185,52 @@ class SearchLogBuffer:
         return len(self._entries)
 
     def flush(self, session: Session) -> int:
-        """Write what is waiting in one transaction; keep it for the next flush if that fails."""
+        """Write what is waiting, CHUNK entries per transaction; keep what was not written for the next flush."""
         with self._flushing:
             return self._flush(session)
 
     def _flush(self, session: Session) -> int:
         with self._lock:
             entries, self._entries = self._entries, []
-        if not entries:
-            return 0
         retry: list[_Search | _Opened] = []
-        try:
-            begin_write(session)
-            vocabulary = current_vocabulary(session)
-            for entry in entries:
-                if not self._write(session, entry, vocabulary):
-                    retry.append(entry)
-            session.commit()
-        except Exception:
-            session.rollback()
-            with self._lock:
-                self._entries[:0] = entries[-self.MAX_ENTRIES :]
-            raise
+        vocabulary = current_vocabulary(session) if entries else None
+        for start in range(0, len(entries), self.CHUNK):
+            try:
+                retry += self._write_chunk(session, entries[start : start + self.CHUNK], vocabulary)
+            except Exception:
+                session.rollback()
+                with self._lock:
+                    self._entries[:0] = (retry + entries[start:])[-self.MAX_ENTRIES :]
+                raise
         with self._lock:
             self._entries[:0] = retry
         return len(entries) - len(retry)
 
-    def _write(self, session: Session, entry: _Search | _Opened, vocabulary: Vocabulary) -> bool:
+    def _write_chunk(self, session: Session, chunk: list[_Search | _Opened], vocabulary: Vocabulary) -> list:
+        """Write `chunk` in one transaction; return the entries that should wait for the next flush.
+
+        Which gap each search joins is read first, before the write lock: that search is most of
+        the work, and with it inside, a busy second's searches kept votes and saves waiting for
+        seconds on SQLite.
+        """
+        read = {
+            id(entry): gaps.wording(session, logged_query(entry.query), vocabulary)
+            for entry in chunk
+            if isinstance(entry, _Search)
+        }
+        begin_write(session)
+        retry = [entry for entry in chunk if not self._write(session, entry, vocabulary, read.get(id(entry)))]
+        session.commit()
+        return retry
+
+    def _write(
+        self, session: Session, entry: _Search | _Opened, vocabulary: Vocabulary, read: gaps.Wording | None
+    ) -> bool:
         """Write one entry in a savepoint; False if it should wait for the next flush."""
         try:
             with session.begin_nested():
                 if isinstance(entry, _Search):
-                    record_search(session, **entry.__dict__, vocabulary=vocabulary)
+                    record_search(session, **entry.__dict__, vocabulary=vocabulary, read=read)
                     return True
                 entry.attempts += 1
                 return record_opened(session, entry.episode, entry.slug, entry.at) or (
@@ -235,9 +259,11 @@ def record_helpful(
     customer data blanked) or else the article's title says which gap.
     """
     comment = redact(" ".join(comment.split()))[:MAX_VOTE_COMMENT] if not helpful else ""
+    said, vocabulary = comment or article.title, vocabulary or Vocabulary()
+    read = None if helpful else gaps.wording(session, said, vocabulary)  # before the write lock
     begin_write(session)
     label = None if comment else f"Not helpful: “{article.title}”"
-    gap = None if helpful else gaps.gap_for(session, comment or article.title, vocabulary or Vocabulary(), label=label)
+    gap = None if helpful else gaps.gap_for(session, said, vocabulary, label=label, read=read)
     try:
         with session.begin_nested():
             vote = Feedback(article_id=article.id, user_id=user.id, helpful=helpful, comment=comment)

@@ -4,6 +4,12 @@ synonyms, one-letter typos), not by exact text; and what feeds it besides search
 from __future__ import annotations
 
 from conftest import token_client
+from sqlalchemy import func, select
+
+from kb.db import begin_write
+from kb.loop import gaps
+from kb.models import Gap
+from kb.search.query import Vocabulary
 
 
 def _no_article(agent, *words: str) -> None:
@@ -71,3 +77,23 @@ def test_a_not_helpful_vote_with_what_was_needed_is_a_gap(starter_app):
     assert gap["sources"]["not_helpful"] == 1 and gap["examples"] == ["needed the steps for the label printer"]
     assert agent.post("/api/v1/articles/printer-shows-offline/feedback", json={"helpful": True}).status_code == 200
     assert _gaps(author) == []  # the agent changed their mind: the vote no longer says it failed
+
+
+def test_a_wording_read_before_another_process_wrote_it_joins_that_processs_gap(starter_app):
+    """The search-log flush reads which gap a search joins before it takes the write lock; when
+    another process writes the same new wording in between, the search joins that gap, and no
+    second gap is made for it."""
+    sessions = starter_app.extensions["kb.sessionmaker"]
+    text = "stapler jams halfway through the stack"
+    with sessions() as mine, sessions() as theirs:
+        read = gaps.wording(mine, text, Vocabulary())
+        assert read is not None and read.gap_id is None  # new words to kb
+        mine.commit()  # the read ends before the write lock is asked for
+        begin_write(theirs)
+        their_gap = gaps.gap_for(theirs, text, Vocabulary())
+        theirs.commit()
+        begin_write(mine)
+        my_gap = gaps.gap_for(mine, text, Vocabulary(), read=read)
+        mine.commit()
+        assert my_gap is not None and their_gap is not None and my_gap.id == their_gap.id
+        assert mine.scalar(select(func.count()).select_from(Gap).where(Gap.label == text)) == 1

@@ -54,6 +54,24 @@ def test_the_model_loads_from_the_installed_package_without_opening_a_socket():
     assert done.stdout.startswith("ok")
 
 
+def test_a_kb_process_multiplies_vectors_on_one_blas_thread():
+    """In a fresh interpreter, as a `kb serve` or `kb reindex` process starts: BLAS's own threads
+    would spin on the cores the other requests and index builders need."""
+    script = textwrap.dedent(
+        """
+        import numpy  # loaded first, as any other module may
+        from threadpoolctl import threadpool_info
+        from kb.search import semantic
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas, "numpy loaded no BLAS"
+        print("threads", sorted({pool["num_threads"] for pool in blas}))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "threads [1]"
+
+
 def test_a_long_text_embeds_in_bounded_memory_and_case_does_not_matter():
     from kb.search import semantic
 

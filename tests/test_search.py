@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import KbClient, add_user, indexed, make_app, make_token
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from kb import background
 from kb.db import get_session
@@ -276,6 +276,29 @@ def test_a_flush_asked_for_returns_only_once_the_batch_before_it_is_written(star
     first.join(10)
     assert returned.is_set()
     assert logs(starter_app)[-1].query == "fax machine hums"
+
+
+def test_a_busy_seconds_searches_are_written_in_short_transactions(starter_app):
+    """Each transaction of a flush holds the write lock (on SQLite): a vote or a save waits for
+    at most CHUNK searches to be written, not for a busy second's worth."""
+    buffer, engine = starter_app.extensions["kb.searchlog"], starter_app.extensions["kb.engine"]
+    before = len(logs(starter_app))
+    count = 3 * buffer.CHUNK + 1
+    for n in range(count):
+        buffer.search(query=f"scanner jams on page {n}", role=Role.AGENT, results=0, episode=None, source="ui")
+    commits: list[object] = []
+
+    def committed(connection) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    try:
+        with starter_app.extensions["kb.sessionmaker"]() as session:
+            assert buffer.flush(session) == count
+    finally:
+        event.remove(engine, "commit", committed)
+    assert len(commits) >= 4
+    assert len(logs(starter_app)) == before + count
 
 
 def test_typing_updates_one_log_row_and_opening_a_result_is_recorded(agent, starter_app):

@@ -64,12 +64,15 @@ def record_call(
         raise LoopError("article", f'a call with outcome "{outcome.value}" names the article used')
     if outcome == Outcome.NO_ARTICLE and not said:
         raise LoopError("words", "say in the customer's words what the call was about: it becomes a knowledge gap")
+    failed = outcome in (Outcome.NOT_SOLVED, Outcome.NO_ARTICLE)
+    # Without the customer's words, the article's title says what the call was about.
+    about = said or (article.title if article is not None else "")
+    read = gaps.wording(session, about, vocabulary) if failed else None  # before the write lock
     begin_write(session)
     call = Call(user=user, article=article, outcome=outcome, case_ref=case_ref, words=said, created_at=utcnow())
-    if outcome in (Outcome.NOT_SOLVED, Outcome.NO_ARTICLE):
-        # Without the customer's words, the article's title says what the call was about.
+    if failed:
         label = None if said else f"Not solved with “{article.title}”"
-        gap = gaps.gap_for(session, said or article.title, vocabulary, label=label)
+        gap = gaps.gap_for(session, about, vocabulary, label=label, read=read)
         call.gap_id = gap.id if gap else None
     session.add(call)
     session.flush()

@@ -62,52 +62,91 @@ def signature(text: str, vocabulary: Vocabulary) -> str:
     return text[:MAX_SIGNATURE]  # one word longer than that (a pasted hash or log line) is cut
 
 
-def gap_for(session: Session, text: str, vocabulary: Vocabulary, *, label: str | None = None) -> Gap | None:
-    """The gap `text` belongs to, created if it is new (inside the caller's write transaction).
+@dataclass(frozen=True)
+class Wording:
+    """What reading the gaps said of a text: its signature and the gap it joins (None: a new one)."""
 
-    A new gap is labelled with `text`, or `label` when the words are not the customer's.
+    signature: str
+    gap_id: int | None
+
+
+def wording(session: Session, text: str, vocabulary: Vocabulary) -> Wording | None:
+    """The reading half of `gap_for` (None: `text` has no words that mean anything to search).
+
+    The search-log flush asks it for a batch of searches before taking the database's write lock
+    (on SQLite, one lock for the whole database): the similar-wording search is most of the work,
+    and a vote or a save waiting on the lock should not wait for it.
     """
     sig = signature(text, vocabulary)
     if not sig:
         return None
     alias = session.get(GapAlias, sig)
+    return Wording(sig, alias.gap_id if alias is not None else _most_similar(session, sig))
+
+
+def gap_for(
+    session: Session, text: str, vocabulary: Vocabulary, *, label: str | None = None, read: Wording | None = None
+) -> Gap | None:
+    """The gap `text` belongs to, created if it is new (inside the caller's write transaction).
+
+    A new gap is labelled with `text`, or `label` when the words are not the customer's. `read`:
+    what `wording` said of `text` a moment ago (the signature is looked up again: another process
+    may have written it since).
+    """
+    read = read or wording(session, text, vocabulary)
+    if read is None:
+        return None
+    alias = session.get(GapAlias, read.signature)
     if alias is not None:
         return session.get(Gap, alias.gap_id)
-    gap = _most_similar(session, sig)
+    gap = session.get(Gap, read.gap_id) if read.gap_id is not None else None
     try:
         with session.begin_nested():
             if gap is None:
-                named = " ".join((label or text).split())[:MAX_SIGNATURE] or sig
+                named = " ".join((label or text).split())[:MAX_SIGNATURE] or read.signature
                 gap = Gap(label=named, created_at=utcnow(), reason="")
                 session.add(gap)
                 session.flush()
-            session.add(GapAlias(signature=sig, gap_id=gap.id, created_at=utcnow()))
+            session.add(GapAlias(signature=read.signature, gap_id=gap.id, created_at=utcnow()))
     except IntegrityError:  # another process saw the same new wording a moment ago: take its gap
-        alias = session.get(GapAlias, sig)
+        alias = session.get(GapAlias, read.signature)
         return session.get(Gap, alias.gap_id) if alias else None
     return gap
 
 
-def _most_similar(session: Session, sig: str) -> Gap | None:
-    """The gap with the most similar wording that shares at least one stem, if similar enough."""
+def _most_similar(session: Session, sig: str) -> int | None:
+    """The id of the gap with the most similar wording that shares a stem, if similar enough.
+
+    Asked for every logged search in new words, by the log flush of each serving process: so one
+    LIKE per stem (on the signature between spaces), and the typo-forgiving comparison only for
+    the signatures whose length and exactly shared stems leave room to beat the best so far.
+    """
     mine = sig.split()
-    shares = [
-        or_(GapAlias.signature == w, GapAlias.signature.startswith(f"{w} "), GapAlias.signature.endswith(f" {w}"))
-        | GapAlias.signature.contains(f" {w} ")
-        for w in mine
-    ]
+    spaced = literal(" ") + GapAlias.signature + literal(" ")
     rows = session.execute(
         select(GapAlias.signature, GapAlias.gap_id)
-        .where(or_(*shares))
+        .where(or_(*(spaced.like(f"% {w} %") for w in mine)))
         .order_by(GapAlias.created_at.desc())
         .limit(MAX_CANDIDATES)
     )
     best, best_score = None, SIMILAR
     for other, gap_id in rows:
-        score = similarity(mine, other.split())
+        theirs = other.split()
+        if _at_most(mine, theirs) < best_score:
+            continue
+        score = similarity(mine, theirs)
         if score >= best_score:
             best, best_score = gap_id, score
-    return session.get(Gap, best) if best is not None else None
+    return best
+
+
+def _at_most(a: list[str], b: list[str]) -> float:
+    """An upper bound of `similarity(a, b)` for signatures (distinct words): a word not in the
+    other signature can only be shared through a typo, which needs five letters or more."""
+    exact = set(a) & set(b)
+    typos = min(sum(len(w) >= 5 for w in a if w not in exact), sum(len(w) >= 5 for w in b if w not in exact))
+    shared = len(exact) + typos
+    return shared / (len(a) + len(b) - shared) if shared else 0.0
 
 
 def similarity(a: Sequence[str], b: Sequence[str]) -> float:

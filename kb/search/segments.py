@@ -30,6 +30,9 @@ class _Budgeted:
     def __init__(self, budget: int):
         self.budget = budget
         self.entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()  # key -> (value, its size)
+        # The keys of each segment: after a write, forgetting the replaced segments touches only
+        # their entries, not the tens of thousands a warm cache holds.
+        self._by_segment: dict[str, set[tuple]] = {}
         self.size = 0
 
     def get(self, full: tuple) -> Any:
@@ -43,13 +46,17 @@ class _Budgeted:
         if not 0 < size <= self.budget or full in self.entries:
             return
         self.entries[full] = (value, size)
+        self._by_segment.setdefault(full[0], set()).add(full)
         self.size += size
         while self.size > self.budget:
-            self.size -= self.entries.popitem(last=False)[1][1]
+            oldest, (_, oldest_size) = self.entries.popitem(last=False)
+            self.size -= oldest_size
+            self._by_segment[oldest[0]].discard(oldest)
 
     def drop_segments_but(self, current: set[str]) -> None:
-        for full in [k for k in self.entries if k[0] not in current]:
-            self.size -= self.entries.pop(full)[1]
+        for segment in [s for s in self._by_segment if s not in current]:
+            for full in self._by_segment.pop(segment):
+                self.size -= self.entries.pop(full)[1]
 
 
 class SegmentCache:
