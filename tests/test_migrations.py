@@ -451,3 +451,29 @@ def test_revision_0005_gives_articles_their_creator_as_owner_and_published_ones_
     published = FIRST_REVISION_ROWS["articles"][0]  # published, verified at T1
     assert _comparable({"at": rows[1].review_by}) == _comparable({"at": published["verified_at"] + timedelta(days=180)})
     assert rows[2].review_by is None  # a draft is not due anything
+
+
+def test_revision_0009_indexes_the_stems_of_the_gap_wordings_already_seen(engine):
+    migrations.upgrade(engine, "0008")
+    tables = reflect(engine)
+    gap = {"label": "printer offline", "created_at": T0, "state": "open", "action": "", "reason": "", "version": 1}
+    wordings = [("offlin printer", T0), ("jam paper printer", T1)]
+    with engine.begin() as connection:
+        connection.execute(tables["gaps"].insert(), [{**gap, "id": 1}, {**gap, "id": 2, "label": "paper jam"}])
+        connection.execute(
+            tables["gap_aliases"].insert(),
+            [{"signature": s, "gap_id": n, "created_at": at} for n, (s, at) in enumerate(wordings, start=1)],
+        )
+    migrations.upgrade(engine, "0009")
+    stems = reflect(engine)["gap_alias_stems"]
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(stems.c.stem, stems.c.signature, stems.c.gap_id).order_by(stems.c.stem, stems.c.signature)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("jam", "jam paper printer", 2),
+        ("offlin", "offlin printer", 1),
+        ("paper", "jam paper printer", 2),
+        ("printer", "jam paper printer", 2),
+        ("printer", "offlin printer", 1),
+    ]

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from kb.db import utcnow
-from kb.models import Call, Feedback, Gap, GapAlias, GapState, Outcome, SearchLog, Status
+from kb.models import Call, Feedback, Gap, GapAlias, GapAliasStem, GapState, Outcome, SearchLog, Status
 from kb.search.query import Vocabulary, stems, words
 
 MAX_SIGNATURE_WORDS = 12
@@ -107,7 +107,13 @@ def gap_for(
                 gap = Gap(label=named, created_at=utcnow(), reason="")
                 session.add(gap)
                 session.flush()
-            session.add(GapAlias(signature=read.signature, gap_id=gap.id, created_at=utcnow()))
+            now = utcnow()
+            session.add(GapAlias(signature=read.signature, gap_id=gap.id, created_at=now))
+            session.flush()  # the wording before its stems, which refer to it
+            session.add_all(
+                GapAliasStem(stem=stem, signature=read.signature, gap_id=gap.id, created_at=now)
+                for stem in set(read.signature.split())
+            )
     except IntegrityError:  # another process saw the same new wording a moment ago: take its gap
         alias = session.get(GapAlias, read.signature)
         return session.get(Gap, alias.gap_id) if alias else None
@@ -117,20 +123,15 @@ def gap_for(
 def _most_similar(session: Session, sig: str) -> int | None:
     """The id of the gap with the most similar wording that shares a stem, if similar enough.
 
-    Asked for every logged search in new words, by the log flush of each serving process: so one
-    LIKE per stem (on the signature between spaces), and the typo-forgiving comparison only for
-    the signatures whose length and exactly shared stems leave room to beat the best so far.
+    Asked for every logged search in new words, by the log flush of each serving process: so
+    the MAX_CANDIDATES newest wordings sharing a stem come from an index (GapAliasStem), and the
+    typo-forgiving comparison runs only for those whose length and exactly shared stems leave
+    room to beat the best so far.
     """
     mine = sig.split()
-    spaced = literal(" ") + GapAlias.signature + literal(" ")
-    rows = session.execute(
-        select(GapAlias.signature, GapAlias.gap_id)
-        .where(or_(*(spaced.like(f"% {w} %") for w in mine)))
-        .order_by(GapAlias.created_at.desc())
-        .limit(MAX_CANDIDATES)
-    )
+    rows = session.execute(_sharing_a_stem(sorted(set(mine))))
     best, best_score = None, SIMILAR
-    for other, gap_id in rows:
+    for other, gap_id, _ in rows:
         theirs = other.split()
         if _at_most(mine, theirs) < best_score:
             continue
@@ -138,6 +139,26 @@ def _most_similar(session: Session, sig: str) -> int | None:
         if score >= best_score:
             best, best_score = gap_id, score
     return best
+
+
+def _sharing_a_stem(stems: list[str]):
+    """The MAX_CANDIDATES newest wordings holding any of `stems`: the newest of each stem (read
+    from its index), newest first; a wording holding several of them comes once."""
+    newest = [
+        select(GapAliasStem.signature, GapAliasStem.gap_id, GapAliasStem.created_at)
+        .where(GapAliasStem.stem == stem)
+        .order_by(GapAliasStem.created_at.desc())
+        .limit(MAX_CANDIDATES)
+        .subquery()
+        for stem in stems
+    ]
+    each = union_all(*(select(*part.c) for part in newest)).subquery()
+    return (
+        select(each.c.signature, each.c.gap_id, each.c.created_at)
+        .distinct()
+        .order_by(each.c.created_at.desc(), each.c.signature)
+        .limit(MAX_CANDIDATES)
+    )
 
 
 def _at_most(a: list[str], b: list[str]) -> float:
