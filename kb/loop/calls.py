@@ -66,7 +66,7 @@ def record_call(
         raise LoopError("words", "say in the customer's words what the call was about: it becomes a knowledge gap")
     failed = outcome in (Outcome.NOT_SOLVED, Outcome.NO_ARTICLE)
     # Without the customer's words, the article's title says what the call was about.
-    about = said or (article.title if article is not None else "")
+    about = said or article.title  # an outcome without words names an article (checked above)
     read = gaps.wording(session, about, vocabulary) if failed else None  # before the write lock
     begin_write(session)
     call = Call(user=user, article=article, outcome=outcome, case_ref=case_ref, words=said, created_at=utcnow())

@@ -129,7 +129,7 @@ def _most_similar(session: Session, sig: str) -> int | None:
     room to beat the best so far.
     """
     mine = sig.split()
-    rows = session.execute(_sharing_a_stem(sorted(set(mine))))
+    rows = session.execute(_sharing_a_stem(mine))  # a signature's stems are distinct already
     best, best_score = None, SIMILAR
     for other, gap_id, _ in rows:
         theirs = other.split()
