@@ -3,6 +3,9 @@ synonyms, one-letter typos), not by exact text; and what feeds it besides search
 
 from __future__ import annotations
 
+import itertools
+import random
+
 from conftest import token_client
 from sqlalchemy import func, select
 
@@ -97,3 +100,56 @@ def test_a_wording_read_before_another_process_wrote_it_joins_that_processs_gap(
         mine.commit()
         assert my_gap is not None and their_gap is not None and my_gap.id == their_gap.id
         assert mine.scalar(select(func.count()).select_from(Gap).where(Gap.label == text)) == 1
+
+
+def test_a_typod_wording_finds_its_gap_among_many_that_share_its_words(starter_app):
+    """The similar-wording search skips candidates that cannot reach the threshold before it
+    compares their letters: among many newer wordings sharing a stem, the one that only a typo
+    makes similar enough still wins."""
+    sessions = starter_app.extensions["kb.sessionmaker"]
+    with sessions() as session:
+        begin_write(session)
+        target = gaps.gap_for(session, "scanner freezes", Vocabulary())
+        for n in range(120):  # newer, each sharing "freezes" but not similar enough
+            gaps.gap_for(session, f"warehouse freezes {n} beeps code{n}x", Vocabulary())
+        session.commit()
+        read = gaps.wording(session, "scaner freezes", Vocabulary())  # 1 of 3 stems without the typo
+        assert read is not None and read.gap_id == target.id
+        unrelated = gaps.wording(session, "printer freezes", Vocabulary())
+        assert unrelated is not None and unrelated.gap_id is None
+
+
+def test_wording_similarity_counts_shared_stems_and_one_letter_typos_once():
+    assert gaps.similarity(["dock", "freez", "scanner"], ["dock", "freez", "scanner"]) == 1.0
+    assert gaps.similarity(["dock", "freez", "scanner"], ["dock", "freez", "scaner"]) == 1.0  # a typo
+    assert gaps.similarity(["dock", "scanner"], ["dok", "scanner"]) == 1 / 3  # short words: no typos
+    assert gaps.similarity(["scanner"], ["xcanner"]) == 0.0  # the first two letters must agree
+    assert gaps.similarity(["scaner", "scanner"], ["scanner"]) == 0.5  # each word is shared once
+    assert gaps.similarity([], ["scanner"]) == 0.0
+    rnd = random.Random(7)
+    pool = ["printer", "printr", "priner", "scanner", "scaner", "dock", "docks", "freez", "frezz", "wifi", "wify"]
+    for _ in range(2000):
+        a, b = sorted(set(rnd.sample(pool, rnd.randint(1, 5)))), sorted(set(rnd.sample(pool, rnd.randint(1, 5))))
+        exact = len(set(a) & set(b))
+        assert exact / (len(a) + len(b) - exact) <= gaps.similarity(a, b) <= _best_matching_jaccard(a, b)
+
+
+def _best_matching_jaccard(a: list[str], b: list[str]) -> float:
+    """The Jaccard similarity with the most words paired (equal, or one typo apart), by brute force."""
+
+    def close(x: str, y: str) -> bool:
+        if x == y:
+            return True
+        if min(len(x), len(y)) < 5 or x[:2] != y[:2]:
+            return False
+        return any(
+            x[:i] + x[i + 1 :] == y
+            or y[:i] + y[i + 1 :] == x
+            or (len(x) == len(y) and x[:i] + x[i + 1 :] == y[:i] + y[i + 1 :])
+            for i in range(max(len(x), len(y)))
+        ) or any(x[:i] + x[i + 1] + x[i] + x[i + 2 :] == y for i in range(len(x) - 1))
+
+    short, long = sorted((a, b), key=len)
+    pairings = itertools.permutations(long, len(short))
+    best = max(sum(close(x, y) for x, y in zip(short, order, strict=True)) for order in pairings)
+    return best / (len(a) + len(b) - best) if best else 0.0

@@ -20,8 +20,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -124,33 +125,33 @@ def _most_similar(session: Session, sig: str) -> int | None:
     """The id of the gap with the most similar wording that shares a stem, if similar enough.
 
     Asked for every logged search in new words, by the log flush of each serving process: so
-    the MAX_CANDIDATES newest wordings sharing a stem come from an index (GapAliasStem), and the
-    typo-forgiving comparison runs only for those whose length and exactly shared stems leave
-    room to beat the best so far.
+    the MAX_CANDIDATES newest wordings sharing a stem come from an index (GapAliasStem), through
+    a statement built once per stem count, and the typo-forgiving comparison runs only for those
+    whose length and exactly shared stems leave room to beat the best so far.
     """
-    mine = sig.split()
-    rows = session.execute(_sharing_a_stem(mine))  # a signature's stems are distinct already
+    mine = sig.split()  # a signature's stems are sorted and distinct already
+    found = session.connection().execute(_sharing_a_stem(len(mine)), {f"stem{i}": s for i, s in enumerate(mine)})
     best, best_score = None, SIMILAR
-    for other, gap_id, _ in rows:
-        theirs = other.split()
-        if _at_most(mine, theirs) < best_score:
-            continue
-        score = similarity(mine, theirs)
-        if score >= best_score:
+    for other, gap_id, _ in found:
+        score = _similarity(mine, other.split(), at_least=best_score)
+        if score is not None:
             best, best_score = gap_id, score
     return best
 
 
-def _sharing_a_stem(stems: list[str]):
-    """The MAX_CANDIDATES newest wordings holding any of `stems`: the newest of each stem (read
-    from its index), newest first; a wording holding several of them comes once."""
+@lru_cache(maxsize=MAX_SIGNATURE_WORDS)
+def _sharing_a_stem(count: int):
+    """The MAX_CANDIDATES newest wordings holding any of `count` stems (bound as stem0, stem1, ...):
+    the newest of each stem (read from its index), newest first; a wording holding several of
+    them comes once. Built once per count: building it took more time than running it."""
+    stems = GapAliasStem.__table__.c
     newest = [
-        select(GapAliasStem.signature, GapAliasStem.gap_id, GapAliasStem.created_at)
-        .where(GapAliasStem.stem == stem)
-        .order_by(GapAliasStem.created_at.desc())
+        select(stems.signature, stems.gap_id, stems.created_at)
+        .where(stems.stem == bindparam(f"stem{i}"))
+        .order_by(stems.created_at.desc())
         .limit(MAX_CANDIDATES)
         .subquery()
-        for stem in stems
+        for i in range(count)
     ]
     each = union_all(*(select(*part.c) for part in newest)).subquery()
     return (
@@ -161,27 +162,40 @@ def _sharing_a_stem(stems: list[str]):
     )
 
 
-def _at_most(a: list[str], b: list[str]) -> float:
-    """An upper bound of `similarity(a, b)` for signatures (distinct words): a word not in the
-    other signature can only be shared through a typo, which needs five letters or more."""
-    exact = set(a) & set(b)
-    typos = min(sum(len(w) >= 5 for w in a if w not in exact), sum(len(w) >= 5 for w in b if w not in exact))
-    shared = len(exact) + typos
-    return shared / (len(a) + len(b) - shared) if shared else 0.0
-
-
 def similarity(a: Sequence[str], b: Sequence[str]) -> float:
-    """Jaccard similarity of two word lists, where words one typo apart count as the same."""
+    """Jaccard similarity of two signatures (distinct words), where words one typo apart count as
+    the same."""
+    return _similarity(a, b, at_least=0.0) or 0.0
+
+
+def _similarity(a: Sequence[str], b: Sequence[str], *, at_least: float) -> float | None:
+    """`similarity(a, b)` if it is at least `at_least`, else None, found without comparing letters
+    when it cannot be: words not shared exactly can only be shared through a typo, which needs
+    five letters or more and the same first two (see `_same_word`)."""
     if not a or not b:
-        return 0.0
-    rest = list(b)
-    shared = 0
-    for word in a:
-        match = next((other for other in rest if _same_word(word, other)), None)
+        return None
+    exact = set(a).intersection(b)
+    mine = [w for w in a if len(w) >= 5 and w not in exact]
+    theirs: dict[str, list[str]] = defaultdict(list)
+    for word in b:
+        if len(word) >= 5 and word not in exact:
+            theirs[word[:2]].append(word)
+    possible = sum(1 for w in mine if w[:2] in theirs)
+    if _jaccard(len(exact) + possible, len(a), len(b)) < at_least:
+        return None
+    shared = len(exact)
+    for word in mine:
+        others = theirs.get(word[:2], ())
+        match = next((other for other in others if _same_word(word, other)), None)
         if match is not None:
-            rest.remove(match)
+            others.remove(match)
             shared += 1
-    return shared / (len(a) + len(b) - shared)
+    score = _jaccard(shared, len(a), len(b))
+    return score if score >= at_least else None
+
+
+def _jaccard(shared: int, a: int, b: int) -> float:
+    return shared / (a + b - shared) if shared else 0.0
 
 
 def _same_word(a: str, b: str) -> bool:
