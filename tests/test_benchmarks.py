@@ -251,3 +251,16 @@ def test_a_kept_instance_is_rebuilt_only_when_the_code_that_builds_it_changes(tm
         path = changed / built_by
         path.write_text(path.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
         assert latency.build_key(100, changed) != key, built_by
+
+
+def test_gaplog_measures_the_flush_and_the_write_lock_side_by_side_with_a_reference(tmp_path):
+    out = tmp_path / "gaplog.json"
+    stdout = run_benchmark(
+        "gaplog.py", "--wordings", "200", "--searches", "160", "--reference", "HEAD", "--out", str(out)
+    )
+    runs = json.loads(out.read_text())["runs"]
+    assert list(runs) == ["kb", "HEAD"]
+    for figures in runs.values():
+        assert figures["searches"] == 160 and figures["flush_ms_per_search"] > 0
+        assert figures["transactions"] >= 160 // 16 and figures["lock_hold_ms"]["p95"] > 0
+    assert "flush, ms per logged search" in stdout and "ratio" in stdout
