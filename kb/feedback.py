@@ -94,6 +94,10 @@ def record_search(
     log = session.scalar(select(SearchLog).where(SearchLog.episode == episode)) if episode else None
     if log is not None and log.created_at > at:
         return None
+    logged = logged_query(query)
+    # Every search points at its gap: whether it failed for want of a click is only known later.
+    # Found before the row is written, so that the row is inserted once, not inserted and updated.
+    gap = gaps.gap_for(session, logged, vocabulary or Vocabulary(), read=read)
     if log is None or (log.opened_slug and log.opened_at and log.opened_at <= at):
         if log is not None:
             # The agent already opened something in this episode and is searching on: a new search.
@@ -101,11 +105,7 @@ def record_search(
             session.flush()
         log = SearchLog(episode=episode, role=role, source=source)
         session.add(log)
-    log.query = logged_query(query)
-    log.results = results
-    log.created_at = at
-    # Every search points at its gap: whether it failed for want of a click is only known later.
-    gap = gaps.gap_for(session, log.query, vocabulary or Vocabulary(), read=read)
+    log.query, log.results, log.created_at = logged, results, at
     log.gap_id = gap.id if gap else None
     session.flush()
     return log
