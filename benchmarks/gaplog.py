@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import snapshot_kb  # noqa: E402
 from latency import machine  # noqa: E402
 from load import reference_code  # noqa: E402
+from metrics import distribution  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS_DIR = REPO / "benchmarks" / "runs"
@@ -119,17 +119,8 @@ def measure_case(wordings: int, searches: int) -> dict[str, Any]:
         "wordings": wordings,
         "searches": measured,
         "flush_ms_per_search": round(seconds * 1000 / measured, 3),
-        "lock_hold_ms": _figures(holds),
+        "lock_hold_ms": distribution(holds),
         "transactions": len(holds),
-    }
-
-
-def _figures(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50": round(statistics.median(ordered), 2),
-        "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
-        "max": round(ordered[-1], 2),
     }
 
 
