@@ -34,6 +34,8 @@ MAX_SIGNATURE_WORDS = 12
 MAX_SIGNATURE = 200
 SIMILAR = 0.4  # Jaccard similarity of two signatures' words from which they are one gap (3 of 5 stems shared)
 MAX_CANDIDATES = 200
+# Words from this many letters may be one typo apart; shorter ones ("dock", "dok") must match.
+TYPO_FROM = 5
 REOPEN_AFTER = 3
 NO_CLICK_AFTER = timedelta(minutes=2)  # a search whose results were not opened within this is a failure
 WINDOW_DAYS = 90  # an open gap counts what happened in this many days
@@ -171,14 +173,14 @@ def similarity(a: Sequence[str], b: Sequence[str]) -> float:
 def _similarity(a: Sequence[str], b: Sequence[str], *, at_least: float) -> float | None:
     """`similarity(a, b)` if it is at least `at_least`, else None, found without comparing letters
     when it cannot be: words not shared exactly can only be shared through a typo, which needs
-    five letters or more and the same first two (see `_same_word`)."""
+    TYPO_FROM letters or more and the same first two (see `_same_word`)."""
     if not a or not b:
         return None
     exact = set(a).intersection(b)
-    mine = [w for w in a if len(w) >= 5 and w not in exact]
+    mine = [w for w in a if len(w) >= TYPO_FROM and w not in exact]
     theirs: dict[str, list[str]] = defaultdict(list)
     for word in b:
-        if len(word) >= 5 and word not in exact:
+        if len(word) >= TYPO_FROM and word not in exact:
             theirs[word[:2]].append(word)
     possible = sum(1 for w in mine if w[:2] in theirs)
     if _jaccard(len(exact) + possible, len(a), len(b)) < at_least:
@@ -201,7 +203,7 @@ def _jaccard(shared: int, a: int, b: int) -> float:
 def _same_word(a: str, b: str) -> bool:
     if a == b:
         return True
-    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1 or a[:2] != b[:2]:
+    if min(len(a), len(b)) < TYPO_FROM or abs(len(a) - len(b)) > 1 or a[:2] != b[:2]:
         return False
     return _one_edit(a, b)
 
