@@ -26,12 +26,13 @@ import stat
 import threading
 from dataclasses import dataclass
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, abort, current_app, redirect, request, url_for
 from werkzeug.security import safe_join
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 VERSION_LENGTH = 12
+ICON = "favicon.svg"
 # RFC 9239's type for JavaScript; Python 3.10 and 3.11 may still guess application/javascript.
 _TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css"}
 _COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
@@ -109,6 +110,8 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_add_version)
     # The endpoint stays "static": kb.security's after_request treats it as cacheable.
     app.view_functions["static"] = serve_static
+    # Pages name their icon; a client that asks the old fixed address anyway is sent to it.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: redirect(url_for("static", filename=ICON)))
 
 
 def static_asset(filename: str) -> Asset | None:

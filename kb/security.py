@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, flash, jsonify, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -92,6 +92,12 @@ def _csrf_error(error: CSRFError):
     message = f"The form could not be verified ({error.description}). Reload the page and try again."
     if wants_json():
         return jsonify(error="csrf", message=message), 400
+    if request.endpoint == "account.login":
+        # A login form left open across a logout elsewhere, or a second tab that started its own
+        # session: give the form back, ready to send, rather than a dead end.
+        flash("Your login form had expired, so it was not sent. Enter your password again.", "error")
+        username = request.form.get("username", "")[:200]
+        return render_template("account/login.html", username=username), 400
     return render_template("errors/error.html", code=400, message=message), 400
 
 

@@ -159,7 +159,10 @@ class KbClient(FlaskClient):
 
     def csrf_token(self, page: str = "/login") -> str:
         html = self.get(page).get_data(as_text=True)
-        match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+        # Signed-in pages carry it for scripts in a meta tag; the login page only in its form.
+        match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
+            r'name="csrf_token" value="([^"]+)"', html
+        )
         assert match, f"no CSRF token on {page}"
         return match.group(1)
 

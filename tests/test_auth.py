@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import PASSWORD, KbClient, add_user, make_app
 
 
@@ -38,9 +40,35 @@ def test_deactivated_user_cannot_log_in(admin, starter_app):
 
 def test_post_without_csrf_token_is_rejected(client, app):
     add_user(app, "alice", "agent")
-    response = client.post("/login", data={"username": "alice", "password": PASSWORD})
+    client.login("alice")
+    response = client.post("/account/password", data={"current": PASSWORD, "new": "another secret pw"})
     assert response.status_code == 400
     assert "could not be verified" in response.get_data(as_text=True)
+
+
+def test_a_login_form_whose_token_no_longer_matches_comes_back_ready_to_send(client, app):
+    """Another tab that started its own session replaced the token this form was given."""
+    add_user(app, "alice", "agent")
+    stale = client.csrf_token("/login")
+    client.delete_cookie("session")
+    client.get("/login")  # the other tab: a new session with a new token
+    response = client.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": stale})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "login form had expired" in page
+    assert 'value="alice"' in page and client.get("/").status_code == 302, "not logged in by a stale form"
+    fresh = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    again = client.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": fresh})
+    assert again.status_code == 302 and client.get("/").status_code == 200
+
+
+def test_a_cookieless_visitor_is_given_no_session_except_by_the_login_form(client):
+    """A browser fetches its icon, or lands on a missing page, beside a login form it is filling
+    in: a session started by that answer would replace the form's token and fail the login."""
+    for url in ("/favicon.ico", "/no-such-page", "/static/no-such-file.css", "/api/v1/health"):
+        response = client.get(url, follow_redirects=True)
+        assert response.status_code in (200, 404), (url, response.status_code)
+        assert not response.headers.getlist("Set-Cookie"), url
+    assert any(c.startswith("session=") for c in client.get("/login").headers.getlist("Set-Cookie"))
 
 
 def test_logout_needs_post_with_csrf(client, app):

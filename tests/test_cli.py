@@ -20,7 +20,7 @@ def test_init_is_idempotent_and_prints_the_admin_password_once(tmp_path):
     assert second.exit_code == 0 and "password" not in second.output
     assert (tmp_path / "index").is_dir()
     client = app.test_client()
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     response = client.post("/login", data={"username": "admin", "password": match.group(1), "csrf_token": token})
     assert response.status_code == 302
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import client_for, make_app
 
 # Routes anyone may reach without logging in.
-PUBLIC = {"account.login", "static", "api.health", "api.openapi_document"}
+PUBLIC = {"account.login", "static", "favicon", "api.health", "api.openapi_document"}
 # Which roles may use each blueprint (admin may use everything).
 BLUEPRINT_ROLES = {
     "agent": {"agent", "author", "trainer", "admin"},
