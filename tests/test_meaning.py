@@ -98,6 +98,23 @@ def test_meaning_finds_an_article_that_shares_no_word_with_the_query(app):
     assert all(r["weak"] for r in body["results"][1:]), "the unrelated ones are weak matches at best"
 
 
+def server_timing(response) -> dict[str, float]:
+    """The Server-Timing header's durations by name ("search;dur=4.2, meaning;dur=1.1")."""
+    parts = (entry.strip().split(";dur=") for entry in response.headers["Server-Timing"].split(","))
+    return {name: float(duration) for name, duration in parts}
+
+
+def test_every_search_says_what_meaning_cost_of_its_time(app):
+    """benchmarks/latency.py reads this to measure the semantic part directly, per query."""
+    admin = client_for(app, "admin")
+    create(admin, title="WiFi drops every few minutes", body="The laptop loses its network link.\n")
+    response = admin.get("/api/v1/search", query_string={"q": "wireless keeps disconnecting"})
+    timing = server_timing(response)
+    assert 0 < timing["meaning"] <= timing["search"] == response.get_json()["took_ms"]
+    page = admin.get("/", query_string={"q": "wifi"})
+    assert set(server_timing(page)) == {"search", "meaning"}, "the search page says it too"
+
+
 def test_error_codes_and_quoted_phrases_keep_winning_over_meaning(app):
     admin = client_for(app, "admin")
     create(admin, title="Update error 0x8024a0ff", body="Windows Update stops with 0x8024a0ff.\n")
@@ -235,3 +252,4 @@ def test_meaning_can_be_turned_off_without_a_reindex(tmp_path):
     assert slugs(admin, "wifi drops")[0] == "wifi-drops-every-few-minutes"
     response = suggest(admin, "Hello! Since Monday my wifi drops every few minutes. Thanks, Sam")
     assert [r["slug"] for r in response.get_json()["results"]][:1] == ["wifi-drops-every-few-minutes"]
+    assert server_timing(admin.get("/api/v1/search", query_string={"q": "wifi drops"}))["meaning"] == 0

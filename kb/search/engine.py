@@ -186,21 +186,27 @@ class SearchService:
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
-                meaning = _meaning_of(text, plan, typing) if self.meaning else None
-                ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, meaning, self.helpfulness)
+                with _meaning_time(page):
+                    meaning = _meaning_of(text, plan, typing) if self.meaning else None
+                    similarity = snapshot.scorer.similarity(meaning) if meaning is not None else None
+                ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, similarity, self.helpfulness)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.confident = fusion.confident(ranked)
                 page.facets = _facets(snapshot.scorer, [f.docnum for _, f in ranked])
                 highlighter = Highlighter(plan.highlight)
+                shown = ranked[:limit]
+                with _meaning_time(page):
+                    passages = [_similar_sections(snapshot, f, meaning, at) for at, (_, f) in enumerate(shown)]
                 page.hits = [
-                    _hit(snapshot, _stored(snapshot.scorer, f.docnum, stored), score, f, highlighter, meaning, position)
-                    for position, (score, f) in enumerate(ranked[:limit])
+                    _hit(_stored(snapshot.scorer, f.docnum, stored), score, f, highlighter, similar)
+                    for (score, f), similar in zip(shown, passages, strict=True)
                 ]
                 for hit in page.hits[page.confident :]:
                     hit.weak = True
                 if plan.corrections:
                     page.suggestion = spelled_out(text, plan.corrections)
         page.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        page.meaning_ms = round(page.meaning_ms, 1)
         return page
 
     def suggest(
@@ -235,7 +241,7 @@ class SearchService:
                 fields = _stored(scorer, found.docnum, stored)
                 highlighter = Highlighter(plans[window].highlight)
                 meant = reading.vectors[window] if self.meaning else None
-                hit = _hit(snapshot, fields, score, found, highlighter, meant, position)
+                hit = _hit(fields, score, found, highlighter, _similar_sections(snapshot, found, meant, position))
                 hit.matched = _matched(scorer, found.docnum, suggest.words_of(reading.windows[window]))
                 hit.weak = position >= page.confident
                 page.hits.append(hit)
@@ -250,7 +256,8 @@ class SearchService:
                 return []
             stored: dict[int, dict] = {}
             meaning = _meaning_of(text, plan, False) if self.meaning else None
-            ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, meaning, self.helpfulness)
+            similarity = snapshot.scorer.similarity(meaning) if meaning is not None else None
+            ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, similarity, self.helpfulness)
             ranked = ranked[:limit]
             return [_stored(snapshot.scorer, f.docnum, stored)["slug"] for _, f in ranked]
 
@@ -304,16 +311,16 @@ def _ranked(
     statuses: Iterable[Status],
     filters: Filters,
     stored: dict,
-    meaning: np.ndarray | None,
+    similarity: np.ndarray | None,
     helpful: Helpfulness,
 ) -> list[tuple[float, fusion.Fused]]:
     """The candidates, best first, as (score after the prior, how it was found).
 
     Text matches beyond CANDIDATES are not counted: counting every article that shares one word
-    with a long query would cost more than it tells an agent. `stored` caches the stored fields read.
+    with a long query would cost more than it tells an agent. `stored` caches the stored fields read;
+    `similarity` is each document's cosine with the query's meaning (None: words only).
     """
     mask = _filter_mask(scorer, statuses, filters) & scorer.live()
-    similarity = scorer.similarity(meaning) if meaning is not None else None
     return _rerank(scorer, _candidates(scorer, plan, mask, stored, similarity), helpful)
 
 
@@ -442,18 +449,28 @@ def _facets(scorer: Scorer, docnums: list[int]) -> dict[str, list[FacetValue]]:
     }
 
 
-def _hit(
-    snapshot: Snapshot,
-    stored: dict,
-    score: float,
-    found: fusion.Fused,
-    highlighter: Highlighter,
-    meaning: np.ndarray | None,
-    position: int,
-) -> SearchHit:
-    similar = None
+@contextmanager
+def _meaning_time(page: SearchPage) -> Iterator[None]:
+    """Count the time of the enclosed work as the meaning ranker's (`SearchPage.meaning_ms`)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        page.meaning_ms += (time.perf_counter() - started) * 1000
+
+
+def _similar_sections(
+    snapshot: Snapshot, found: fusion.Fused, meaning: np.ndarray | None, position: int
+) -> list[float] | None:
+    """Each section's cosine with the query, for choosing the passage (None: by words alone)."""
     if meaning is not None and (found.by_meaning or position < SECTION_RANKED):
-        similar = snapshot.scorer.section_similarity(found.docnum, meaning)
+        return snapshot.scorer.section_similarity(found.docnum, meaning)
+    return None
+
+
+def _hit(
+    stored: dict, score: float, found: fusion.Fused, highlighter: Highlighter, similar: list[float] | None
+) -> SearchHit:
     snippet = best_snippet(_sections(stored), highlighter, stored["summary"], similar)
     tags = [t for t in stored["tags"].split(",") if t]
     return SearchHit(

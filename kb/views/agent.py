@@ -7,9 +7,22 @@ search that found nothing): every call is evidence about the knowledge (kb.loop)
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    after_this_request,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 
 from kb import articlelinks, background, feedback, golden, lifecycle, limits, store, verification
@@ -90,7 +103,14 @@ def run_search(*, source: str) -> kb_search.SearchPage | None:
         episode=episode if feedback.is_episode_id(episode) else None,
         source=source,
     )
+    after_this_request(partial(_server_timing, page))
     return page
+
+
+def _server_timing(page: kb_search.SearchPage, response: Response) -> Response:
+    """Where a search's time went, for browser developer tools and benchmarks/latency.py."""
+    response.headers["Server-Timing"] = f"search;dur={page.took_ms}, meaning;dur={page.meaning_ms}"
+    return response
 
 
 @bp.route("/")
