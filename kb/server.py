@@ -14,8 +14,10 @@ standby and take over within seconds if that process dies.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +35,7 @@ def serve_waitress(app: Flask, *, host: str, port: int, threads: int, announce: 
     from waitress import create_server
 
     server = create_server(app, host=host, port=port, threads=threads)
-    with index_worker():
+    with index_worker(), _sigterm_as_ctrl_c():
         background.start(app)
         try:
             announce(f"{_shown(host)}:{server.effective_port}")
@@ -42,6 +44,29 @@ def serve_waitress(app: Flask, *, host: str, port: int, threads: int, announce: 
             pass
         finally:
             background.stop(app)
+            server.close()
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """Stop on SIGTERM (systemd, Docker, a supervisor) the way Ctrl+C stops: cleanly.
+
+    Python's default for SIGTERM ends the process on the spot: the last second of searches
+    waiting to be written to the search log was lost, and the index writer outlived the server
+    until it noticed. Gunicorn handles the signal itself; waitress leaves it to us.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def serve_gunicorn(*, host: str, port: int, workers: int, threads: int, announce: Announce) -> None:

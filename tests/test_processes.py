@@ -97,6 +97,21 @@ def test_two_servers_on_one_folder_see_each_others_saves_and_survive_the_writer_
     assert gone(second_worker), "a server stopped cleanly stops its index writer too"
 
 
+def test_sigterm_stops_a_server_as_ctrl_c_does_writing_its_last_searches(tmp_path):
+    """systemd and Docker stop a server with SIGTERM (KbServer's exit sends it): the searches still
+    waiting in the search-log buffer are written, and the index writer is stopped first."""
+    env = {"KB_ADMIN_PASSWORD": PASSWORD}
+    with KbServer(tmp_path, env) as server:
+        token = admin_token(tmp_path)
+        worker = index_workers(server.pid())
+        for n in range(5):
+            api(server.url, token, f"search?q=kettle+whistle+{n}")
+    assert not server.killed and "kb stopped." in server.output
+    assert gone(worker), "the index writer stopped before the server did"
+    with KbServer(tmp_path, env) as again:
+        assert api(again.url, token, "insights")["searches"] == 5
+
+
 def test_two_machines_with_their_own_index_follow_one_database(tmp_path):
     """A second machine shares only the database: each builds and follows its own index."""
     shared_db = {"KB_ADMIN_PASSWORD": PASSWORD, "KB_DATABASE_URL": databases.database_url(tmp_path / "shared")}
