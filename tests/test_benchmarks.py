@@ -191,7 +191,9 @@ def test_latency_reports_every_mode_and_class(tmp_path):
     # The meaning ranker's own time, read from each answer's Server-Timing: none with it off.
     assert size["modes"]["idle"]["classes"]["sentence"]["kb_meaning_ms"]["max"] > 0
     assert size["modes"]["words"]["all"]["kb_meaning_ms"]["max"] == 0
-    assert "no query's time, and so no percentile, grew by more" in stdout
+    assert "no query's time grew by more" in stdout and "meaning's p95 share" in stdout
+    sentence = size["modes"]["idle"]["classes"]["sentence"]
+    assert sentence["kb_less_meaning"]["p95"] < sentence["kb"]["p95"]
     assert "the" in run["fts5_rules"]["stop_words"] and run["fts5_rules"]["typing"]["short"] is True
     assert "| short | " in stdout and "| 9.0 |" in stdout  # the old run's p95, as idle
     assert "150 articles, under writes, 4 clients: every class p95 ≤ 200 ms" in stdout
