@@ -8,6 +8,7 @@ the same corpus, same queries, same machine says how much of kb's time is the pr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,8 @@ from corpus import Article
 
 SERVER_START_TIMEOUT = 300.0  # a first start may still be catching up on the index
 HTTP_TIMEOUT = 60.0
+# How long a stopping server may take: its search-log flush, then its `kb worker` (given 20 s).
+STOP_TIMEOUT = 30.0
 AGENT_USER, AGENT_PASSWORD = "bench", "bench-password-1"
 _RUNNING = re.compile(r"kb is running at (http://\S+?)/?\s*$", re.MULTILINE)
 
@@ -135,15 +138,25 @@ class KbInstance:
         raise RuntimeError(f"kb serve did not say it was running within {SERVER_START_TIMEOUT:.0f} s")
 
     def stop(self) -> None:
-        """Stop the server this instance started (and only it)."""
+        """Stop the server this instance started, and the processes it started (its `kb worker`).
+
+        A server that does not stop within STOP_TIMEOUT is killed; its worker would then outlive
+        it for a moment, writing in the index folder while the caller removes it.
+        """
         if self.server is None or self.server.poll() is not None:
             return
-        self.server.send_signal(signal.SIGINT)
+        children = _children(self.server.pid)
+        # SIGTERM, as systemd stops it: a benchmark started in the background (`nohup ... &`)
+        # passes on an ignored SIGINT, which Python then leaves ignored.
+        self.server.terminate()
         try:
-            self.server.wait(timeout=10)
+            self.server.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
+            print(f"kb serve did not stop within {STOP_TIMEOUT} s of SIGTERM: killed", file=sys.stderr)
             self.server.kill()
             self.server.wait()
+        for pid in children:
+            _end(pid)
 
     def suggest(self, text: str, *, limit: int = 5) -> SearchResponse:
         """One `POST /api/v1/suggest` with a whole message, timed as `search` is."""
@@ -178,6 +191,34 @@ class KbInstance:
         wall_ms = (time.perf_counter() - started) * 1000
         page = json.loads(body)
         return SearchResponse(wall_ms, float(page["took_ms"]), len(page["results"]), meaning_ms)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux's /proc; none found elsewhere)."""
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in listed.split()]
+
+
+def _end(pid: int) -> None:
+    """Wait for `pid` (not our child) to end, for at most STOP_TIMEOUT; then kill it."""
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline:
+        if not _running(pid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie that nobody reaped yet has ended)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
 
 
 def snapshot_kb(repo: Path, folder: Path) -> Path:
