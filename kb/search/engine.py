@@ -187,8 +187,7 @@ class SearchService:
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
                 with _meaning_time(page):
-                    meaning = _meaning_of(text, plan, typing) if self.meaning else None
-                    similarity = snapshot.scorer.similarity(meaning) if meaning is not None else None
+                    meaning, similarity = self._meaning(snapshot.scorer, text, plan, typing)
                 ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, similarity, self.helpfulness)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
                 page.confident = fusion.confident(ranked)
@@ -255,11 +254,17 @@ class SearchService:
             if plan.is_empty:
                 return []
             stored: dict[int, dict] = {}
-            meaning = _meaning_of(text, plan, False) if self.meaning else None
-            similarity = snapshot.scorer.similarity(meaning) if meaning is not None else None
+            similarity = self._meaning(snapshot.scorer, text, plan, False)[1]
             ranked = _ranked(snapshot.scorer, plan, [Status.PUBLISHED], Filters(), stored, similarity, self.helpfulness)
             ranked = ranked[:limit]
             return [_stored(snapshot.scorer, f.docnum, stored)["slug"] for _, f in ranked]
+
+    def _meaning(
+        self, scorer: Scorer, text: str, plan: QueryPlan, typing: bool
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The query's vector and every document's cosine with it (both None: words only)."""
+        meaning = _meaning_of(text, plan, typing) if self.meaning else None
+        return meaning, (scorer.similarity(meaning) if meaning is not None else None)
 
     def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
         """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
