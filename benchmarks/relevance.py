@@ -57,6 +57,7 @@ from whoosh.qparser import MultifieldParser, OrGroup
 from kb.search.schema import STOP_WORDS as KB_STOP_WORDS  # what kb's analyzer drops from every query
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ modules, however this is run
+import evidence  # noqa: E402
 from emails import EMAIL_KINDS, EMAIL_SEED, Email, build_emails  # noqa: E402
 from metrics import CUTOFF, METRICS, RECALL_DEPTH, evaluate, first_relevant_rank, percentile  # noqa: E402
 
@@ -540,6 +541,14 @@ def print_table(scores: dict[str, dict[str, dict[str, float]]]) -> None:
     print("\n" + LEGEND)
 
 
+def print_short_evidence(groups: list[evidence.Group]) -> None:
+    queries, misses = sum(g.queries for g in groups), sum(g.misses for g in groups)
+    print(f"\nShort queries by what their typed words say about the judged article ({misses} of {queries} missed):")
+    print(f"  {'queries':>7} {'missed':>7}  typed words")
+    for group in groups:
+        print(f"  {group.queries:>7} {group.misses:>7}  {group.name}")
+
+
 def print_targets(results: list[dict]) -> None:
     print()
     for result in results:
@@ -619,6 +628,7 @@ class Report:
     targets: list[dict]
     ratio_checks: list[dict]
     p50: dict[str, dict[str, dict[str, float | None]]]
+    short_evidence: list[evidence.Group]
 
 
 def measure(data_dir: Path, synonyms: Path | None = None) -> Report:
@@ -647,12 +657,20 @@ def measure(data_dir: Path, synonyms: Path | None = None) -> Report:
         check_targets(scores, with_floors=floors),
         ratio_checks(scores),
         latency(runs),
+        short_evidence(data, runs["kb"]["short"]),
     )
+
+
+def short_evidence(data: DataSet, run: StyleRun) -> list[evidence.Group]:
+    """kb's short-query misses against what each query's typed words say (benchmarks/evidence.py)."""
+    found = {q: (rank_of(run, q, data.qrels) or CUTOFF + 1) <= RECALL_DEPTH for q in run.answers}
+    return evidence.groups(evidence.Evidence(data.docs), run.texts, data.qrels, found)
 
 
 def print_judged(report: Report, show_misses: int) -> None:
     print_table(report.scores)
     print_targets(report.targets)
+    print_short_evidence(report.short_evidence)
     if not any("lower" in t for t in report.targets):
         print(f"(kb's figures at {FLOOR_COMMIT} are floors on {FLOOR_DATA} without synonyms only: not checked)")
     print_ratio_checks(report.ratio_checks)
@@ -682,6 +700,7 @@ def judged_record(report: Report) -> dict:
         "ratio_checks": report.ratio_checks,
         "reference": {"source_md": REFERENCE, "replica": report.replica},
         "latency": report.p50,
+        "short_evidence": [vars(group) for group in report.short_evidence],
         "ranks": ranks,
     }
 

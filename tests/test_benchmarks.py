@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.append(str(REPO / "benchmarks"))
 
 import emails  # noqa: E402
+import evidence  # noqa: E402
 import harness  # noqa: E402
 import relevance  # noqa: E402
 from corpus import Generator  # noqa: E402
@@ -129,6 +130,28 @@ def test_a_missed_target_fails_the_run_unless_report_only(tmp_path, monkeypatch,
     assert "on short queries the last word is matched as a prefix" in out.replace("\n", " ")
     saved = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").glob("*.json"))]
     assert saved and all("q1" in run["ranks"]["sentence"] for run in saved)
+    assert "(0 of 1 missed)" in out and "(1 of 1 missed)" in out  # the short query's evidence, found and not
+    assert all(sum(group["queries"] for group in run["short_evidence"]) == 1 for run in saved)
+
+
+def test_short_queries_are_grouped_by_what_their_typed_words_say_about_the_article():
+    articles = [relevance.Doc(f"a{i}", f"Gmail topic{i}", f"gmail settings mail number{i}") for i in range(10)]
+    said = evidence.Evidence(articles)
+    assert said.group("hear lot goo", "a0") == 0  # nothing typed occurs in the article
+    assert said.group("settings mail xy", "a0") == 1  # words all ten articles hold, not in the title
+    assert said.group("gmail mail sett", "a0") == 2  # one title word, held by every article
+    assert said.group("topi", "a0") == 2  # the half-typed word starts a title word
+    assert said.group("gmail topi", "a0") == 3  # two title words
+    assert said.group("number0 mail", "a0") == 3  # a word only this article holds
+    assert said.group("mail number0", "a0") == 1  # half-typed: a start of words, not a word
+    assert said.group("number1 mail", "a0") == 1  # distinctive, but of another article
+
+    texts = {"q1": "hear lot goo", "q2": "number0 mail", "q3": "gmail mail sett"}
+    qrels = {"q1": {"a0"}, "q2": {"a0"}, "q3": {"a0", "a1"}}
+    found = {"q1": False, "q2": True, "q3": False}
+    table = evidence.groups(said, texts, qrels, found)
+    assert [(g.queries, g.misses) for g in table] == [(1, 1), (0, 0), (1, 1), (1, 0)]
+    assert [g.name for g in table] == list(evidence.GROUPS)
 
 
 # --- suggest against search on e-mails ---------------------------------------------------------------
