@@ -213,6 +213,7 @@ def test_latency_reports_every_mode_and_class(tmp_path):
     assert size["modes"]["concurrent"]["clients"] == 4
     # The meaning ranker's own time, read from each answer's Server-Timing: none with it off.
     assert size["modes"]["idle"]["classes"]["sentence"]["kb_meaning_ms"]["max"] > 0
+    assert size["modes"]["suggest"]["classes"]["email"]["kb_meaning_ms"]["max"] > 0, "suggest's too"
     assert size["modes"]["words"]["all"]["kb_meaning_ms"]["max"] == 0
     assert "no query's time grew by more" in stdout and "meaning's p95 share" in stdout
     sentence = size["modes"]["idle"]["classes"]["sentence"]

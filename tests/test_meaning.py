@@ -113,6 +113,10 @@ def test_every_search_says_what_meaning_cost_of_its_time(app):
     assert 0 < timing["meaning"] <= timing["search"] == response.get_json()["took_ms"]
     page = admin.get("/", query_string={"q": "wifi"})
     assert set(server_timing(page)) == {"search", "meaning"}, "the search page says it too"
+    message = "Hi, hope you are well. Since Monday the wireless keeps disconnecting on my laptop. Thanks!"
+    suggested = suggest(admin, message)
+    timing = server_timing(suggested)
+    assert 0 < timing["meaning"] <= timing["search"] == suggested.get_json()["took_ms"], "and so does suggest"
 
 
 def test_error_codes_and_quoted_phrases_keep_winning_over_meaning(app):

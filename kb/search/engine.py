@@ -219,12 +219,14 @@ class SearchService:
         """The articles a customer's whole message needs (see kb.search.suggest), with why."""
         started = time.perf_counter()
         statuses = list(statuses)
+        page = SearchPage(query=text[:200], total=0, took_ms=0.0)
         with self.reading() as snapshot:
             searcher, scorer = snapshot.searcher, snapshot.scorer
-            reading = suggest.read(text, meaning=self.meaning)
+            with _meaning_time(page):
+                reading = suggest.read(text, meaning=self.meaning)
+                similarity = scorer.similarities(reading.vectors)  # (documents, windows)
             spelling = spelling_fields(s.value for s in statuses)
             mask = _filter_mask(scorer, statuses, Filters()) & scorer.live()
-            similarity = scorer.similarities(reading.vectors)  # (documents, windows)
             stored: dict[int, dict] = {}
             plans = {
                 window: build(
@@ -234,17 +236,20 @@ class SearchService:
             }
             best = _best_windows(scorer, plans, mask, stored, similarity)
             ranked = _rerank(scorer, [found for found, _ in best.values()], self.helpfulness)
-            page = SearchPage(query=text[:200], total=len(ranked), took_ms=0.0, confident=fusion.confident(ranked))
+            page.total, page.confident = len(ranked), fusion.confident(ranked)
             for position, (score, found) in enumerate(ranked[:limit]):
                 window = best[found.docnum][1]
                 fields = _stored(scorer, found.docnum, stored)
                 highlighter = Highlighter(plans[window].highlight)
-                meant = reading.vectors[window] if self.meaning else None
-                hit = _hit(fields, score, found, highlighter, _similar_sections(snapshot, found, meant, position))
+                with _meaning_time(page):
+                    meant = reading.vectors[window] if self.meaning else None
+                    similar = _similar_sections(snapshot, found, meant, position)
+                hit = _hit(fields, score, found, highlighter, similar)
                 hit.matched = _matched(scorer, found.docnum, suggest.words_of(reading.windows[window]))
                 hit.weak = position >= page.confident
                 page.hits.append(hit)
         page.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        page.meaning_ms = round(page.meaning_ms, 1)
         return page
 
     def ranked_slugs(self, text: str, *, limit: int, vocabulary: Vocabulary | None = None) -> list[str]:

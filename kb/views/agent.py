@@ -108,8 +108,7 @@ def run_search(*, source: str) -> kb_search.SearchPage | None:
 
 
 def _server_timing(page: kb_search.SearchPage, response: Response) -> Response:
-    """Where a search's time went, for browser developer tools and benchmarks/latency.py."""
-    response.headers["Server-Timing"] = f"search;dur={page.took_ms}, meaning;dur={page.meaning_ms}"
+    response.headers["Server-Timing"] = page.server_timing
     return response
 
 

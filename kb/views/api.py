@@ -147,7 +147,9 @@ def suggest():
     page = kb_search.service().suggest(
         text, statuses=[Status.PUBLISHED], limit=limit, vocabulary=vocabulary.current_vocabulary(session)
     )
-    return jsonify(took_ms=page.took_ms, results=[_suggestion_json(hit) for hit in page.hits])
+    response = jsonify(took_ms=page.took_ms, results=[_suggestion_json(hit) for hit in page.hits])
+    response.headers["Server-Timing"] = page.server_timing
+    return response
 
 
 def _suggestion_json(hit: kb_search.SearchHit) -> dict:
