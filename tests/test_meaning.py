@@ -257,3 +257,5 @@ def test_meaning_can_be_turned_off_without_a_reindex(tmp_path):
     response = suggest(admin, "Hello! Since Monday my wifi drops every few minutes. Thanks, Sam")
     assert [r["slug"] for r in response.get_json()["results"]][:1] == ["wifi-drops-every-few-minutes"]
     assert server_timing(admin.get("/api/v1/search", query_string={"q": "wifi drops"}))["meaning"] == 0
+    transcript = " ".join(f"Customer: line {n} of the call, my wifi drops again." for n in range(300))
+    assert server_timing(suggest(admin, transcript))["meaning"] == 0, "cutting a message into windows is not meaning"
