@@ -59,7 +59,7 @@ from kb.search.schema import STOP_WORDS as KB_STOP_WORDS  # what kb's analyzer d
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ modules, however this is run
 import evidence  # noqa: E402
 from emails import EMAIL_KINDS, EMAIL_SEED, Email, build_emails  # noqa: E402
-from metrics import CUTOFF, METRICS, RECALL_DEPTH, evaluate, first_relevant_rank, percentile  # noqa: E402
+from metrics import CUTOFF, METRICS, RECALL_DEPTH, evaluate, first_relevant_rank, percentile, recall  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "relevance-dev"
@@ -663,7 +663,7 @@ def measure(data_dir: Path, synonyms: Path | None = None) -> Report:
 
 def short_evidence(data: DataSet, run: StyleRun) -> list[evidence.Group]:
     """kb's short-query misses against what each query's typed words say (benchmarks/evidence.py)."""
-    found = {q: (rank_of(run, q, data.qrels) or CUTOFF + 1) <= RECALL_DEPTH for q in run.answers}
+    found = {q: recall(answer.doc_ids, data.qrels[q]) > 0 for q, answer in run.answers.items()}
     return evidence.groups(evidence.Evidence(data.docs), run.texts, data.qrels, found)
 
 
