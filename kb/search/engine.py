@@ -186,7 +186,7 @@ class SearchService:
             page = SearchPage(query=text, total=0, took_ms=0.0, filters=filters)
             if not plan.is_empty:
                 stored: dict[int, dict] = {}
-                with _meaning_time(page, self.meaning):
+                with self._meaning_time(page):
                     meaning, similarity = self._meaning(snapshot.scorer, text, plan, typing)
                 ranked = _ranked(snapshot.scorer, plan, statuses, filters, stored, similarity, self.helpfulness)
                 page.total, page.total_exact = len(ranked), len(ranked) < CANDIDATES
@@ -194,7 +194,7 @@ class SearchService:
                 page.facets = _facets(snapshot.scorer, [f.docnum for _, f in ranked])
                 highlighter = Highlighter(plan.highlight)
                 shown = ranked[:limit]
-                with _meaning_time(page, self.meaning):
+                with self._meaning_time(page):
                     passages = [_similar_sections(snapshot, f, meaning, at) for at, (_, f) in enumerate(shown)]
                 page.hits = [
                     _hit(_stored(snapshot.scorer, f.docnum, stored), score, f, highlighter, similar)
@@ -222,7 +222,7 @@ class SearchService:
         page = SearchPage(query=text[:200], total=0, took_ms=0.0)
         with self.reading() as snapshot:
             searcher, scorer = snapshot.searcher, snapshot.scorer
-            with _meaning_time(page, self.meaning):
+            with self._meaning_time(page):
                 reading = suggest.read(text, meaning=self.meaning)
                 similarity = scorer.similarities(reading.vectors)  # (documents, windows)
             spelling = spelling_fields(s.value for s in statuses)
@@ -241,7 +241,7 @@ class SearchService:
                 window = best[found.docnum][1]
                 fields = _stored(scorer, found.docnum, stored)
                 highlighter = Highlighter(plans[window].highlight)
-                with _meaning_time(page, self.meaning):
+                with self._meaning_time(page):
                     meant = reading.vectors[window] if self.meaning else None
                     similar = _similar_sections(snapshot, found, meant, position)
                 hit = _hit(fields, score, found, highlighter, similar)
@@ -270,6 +270,23 @@ class SearchService:
         """The query's vector and every document's cosine with it (both None: words only)."""
         meaning = _meaning_of(text, plan, typing) if self.meaning else None
         return meaning, (scorer.similarity(meaning) if meaning is not None else None)
+
+    @contextmanager
+    def _meaning_time(self, page: SearchPage) -> Iterator[None]:
+        """Count the time of the enclosed work as the meaning ranker's (`SearchPage.meaning_ms`).
+
+        With meaning off nothing is counted: what is left of the enclosed work then (a None check,
+        cutting a message into windows) is not meaning's, and a busy machine would round it up to
+        0.1 ms.
+        """
+        if not self.meaning:
+            yield
+            return
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            page.meaning_ms += (time.perf_counter() - started) * 1000
 
     def query_terms(self, text: str, vocabulary: Vocabulary | None = None) -> set[str]:
         """Every term a search for `text` would look for: stems, corrections, synonyms, codes."""
@@ -457,24 +474,6 @@ def _facets(scorer: Scorer, docnums: list[int]) -> dict[str, list[FacetValue]]:
         name: [FacetValue(value, n) for value, n in sorted(counter.items(), key=lambda item: (-item[1], item[0]))]
         for name, counter in counts.items()
     }
-
-
-@contextmanager
-def _meaning_time(page: SearchPage, meaning: bool) -> Iterator[None]:
-    """Count the time of the enclosed work as the meaning ranker's (`SearchPage.meaning_ms`).
-
-    With meaning off nothing is counted: what is left of the enclosed work then (a None check,
-    cutting a message into windows) is not meaning's, and a busy machine would round it up to
-    0.1 ms.
-    """
-    if not meaning:
-        yield
-        return
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        page.meaning_ms += (time.perf_counter() - started) * 1000
 
 
 def _similar_sections(
