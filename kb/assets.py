@@ -110,7 +110,9 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_add_version)
     # The endpoint stays "static": kb.security's after_request treats it as cacheable.
     app.view_functions["static"] = serve_static
-    # Pages name their icon; a client that asks the old fixed address anyway is sent to it.
+    # Pages name their icon (base.html reads `icon_file`); a client that asks the old fixed
+    # address anyway is sent to it.
+    app.jinja_env.globals["icon_file"] = ICON
     app.add_url_rule("/favicon.ico", "favicon", lambda: redirect(url_for("static", filename=ICON)))
 
 

@@ -63,6 +63,15 @@ def test_every_static_url_kb_builds_carries_the_hash(static_app):
         assert url_for("static", filename="no-such.js") == "/static/no-such.js"  # nothing to hash
 
 
+def test_the_icon_pages_name_is_where_the_old_favicon_address_leads(client):
+    html = client.get("/login").get_data(as_text=True)
+    (linked,) = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+    redirect = client.get("/favicon.ico")
+    assert redirect.status_code == 302
+    assert redirect.headers["Location"] == linked.replace("&amp;", "&")
+    assert client.get(linked).status_code == 200
+
+
 @pytest.mark.parametrize(
     "name, content_type", [("kb.css", "text/css; charset=utf-8"), ("search.js", "text/javascript; charset=utf-8")]
 )
